@@ -1,0 +1,77 @@
+/**
+ * The catalogue of stable error codes. Codes are part of the public API: clients and scripts
+ * match on them, so a code is never renamed. HTTP statuses are attached here but only the
+ * HTTP edge turns an error into a response.
+ */
+export const errorCatalogue = {
+  bad_request: { status: 400, message: "The request is not valid." },
+  invalid_json: { status: 400, message: "The request body is not valid JSON." },
+  unsupported_media_type: { status: 415, message: "The request body must be JSON." },
+  validation_failed: { status: 400, message: "Some fields are not valid." },
+  unknown_field: { status: 400, message: "The request has a field that is not allowed." },
+  body_too_large: { status: 413, message: "The request body is too large." },
+  invalid_user_name: {
+    status: 400,
+    message:
+      "A user name is 1 to 32 characters: lower-case letters, digits, '.', '_' or '-', starting with a letter or digit.",
+  },
+  invalid_server_name: {
+    status: 400,
+    message: "A server name is 1 to 30 characters: lower-case letters, digits and '-', starting with a letter.",
+  },
+  reserved_server_name: {
+    status: 400,
+    message: "That server name is reserved because it would hide a path of the default server.",
+  },
+  invalid_option: { status: 400, message: "A launch option is not allowed." },
+  not_authenticated: { status: 401, message: "Sign in or send a valid API token." },
+  invalid_credentials: { status: 401, message: "The user name or password is wrong." },
+  invalid_totp: { status: 401, message: "The one-time code is wrong or was already used." },
+  forbidden: { status: 403, message: "You are not allowed to do that." },
+  csrf_failed: {
+    status: 403,
+    message: "The request was refused because it did not come from a Slipway page (missing or wrong XSRF token).",
+  },
+  cross_origin: { status: 403, message: "Cross-origin requests are refused." },
+  user_disabled: { status: 403, message: "This account is disabled." },
+  not_found: { status: 404, message: "Nothing is here." },
+  user_not_found: { status: 404, message: "No such user." },
+  server_not_found: { status: 404, message: "No such server." },
+  token_not_found: { status: 404, message: "No such token." },
+  setup_link_invalid: {
+    status: 400,
+    message: "This set-up link is not valid: it was already used, has expired, or was never issued.",
+  },
+  method_not_allowed: { status: 405, message: "That method is not allowed here." },
+  user_exists: { status: 409, message: "A user with that name exists already." },
+  server_exists: { status: 409, message: "A server with that name exists already." },
+  server_busy: { status: 409, message: "The server is starting or stopping; wait for it to finish." },
+  server_running: { status: 400, message: "The server is running; stop it first." },
+  too_many_servers: { status: 400, message: "You have reached the limit of named servers." },
+  too_many_attempts: { status: 429, message: "Too many attempts; wait a little and try again." },
+  server_not_running: { status: 503, message: "The server is not running." },
+  store_unavailable: { status: 503, message: "The hub's database is unavailable; try again shortly." },
+  launch_failed: { status: 500, message: "The server could not be started." },
+  internal: { status: 500, message: "Something went wrong inside the hub." },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export class SlipwayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>) {
+    const entry = errorCatalogue[code];
+    super(message ?? entry.message);
+    this.name = "SlipwayError";
+    this.code = code;
+    this.status = entry.status;
+    this.details = details;
+  }
+}
+
+export function isSlipwayError(value: unknown): value is SlipwayError {
+  return value instanceof SlipwayError;
+}

@@ -1,0 +1,81 @@
+/**
+ * JupyterHub-compatible scopes, the subset that has meaning here. A scope may carry a
+ * `!user=<name>` filter; an unfiltered scope applies to every user.
+ */
+export const SCOPES = [
+  "admin:users",
+  "read:users",
+  "list:users",
+  "admin:servers",
+  "servers",
+  "read:servers",
+  "delete:servers",
+  "access:servers",
+  "tokens",
+  "read:tokens",
+  "users:activity",
+  "read:hub",
+  "read:metrics",
+] as const;
+
+export type Scope = (typeof SCOPES)[number];
+
+/** What `self` expands to for a user: everything about their own account and servers. */
+const SELF_SCOPES: readonly Scope[] = [
+  "read:users",
+  "servers",
+  "read:servers",
+  "delete:servers",
+  "access:servers",
+  "tokens",
+  "read:tokens",
+  "users:activity",
+];
+
+export function isScope(value: string): value is Scope {
+  return (SCOPES as readonly string[]).includes(value);
+}
+
+/** The scopes a user holds by role: admins hold every scope unfiltered. */
+export function roleScopes(userName: string, admin: boolean): Set<string> {
+  if (admin) return new Set<string>(SCOPES);
+  const out = new Set<string>(["read:hub"]);
+  for (const s of SELF_SCOPES) out.add(`${s}!user=${userName}`);
+  return out;
+}
+
+/** Expands `self`/`inherit` and returns the concrete scope strings a token asks for. */
+export function expandRequested(requested: readonly string[], userName: string, admin: boolean): Set<string> {
+  const out = new Set<string>();
+  for (const r of requested) {
+    if (r === "self" || r === "inherit") {
+      for (const s of roleScopes(userName, admin)) out.add(s);
+    } else {
+      out.add(r);
+    }
+  }
+  return out;
+}
+
+/** Parses `scope` or `scope!user=name`; returns undefined for anything else. */
+export function parseScope(value: string): { scope: Scope; user: string | null } | undefined {
+  const [base, filter, ...rest] = value.split("!");
+  if (base === undefined || rest.length > 0 || !isScope(base)) return undefined;
+  if (filter === undefined) return { scope: base, user: null };
+  if (!filter.startsWith("user=") || filter.length <= 5) return undefined;
+  return { scope: base, user: filter.slice(5) };
+}
+
+/** True when `held` grants `scope` for `userName` (or unfiltered when userName is null). */
+export function grants(held: ReadonlySet<string>, scope: Scope, userName: string | null): boolean {
+  if (held.has(scope)) return true;
+  if (userName === null) return false;
+  return held.has(`${scope}!user=${userName}`);
+}
+
+/** A scope string is within an owner's scopes when the owner holds it, filtered or not. */
+export function isWithin(owner: ReadonlySet<string>, requested: string): boolean {
+  const parsed = parseScope(requested);
+  if (!parsed) return false;
+  return grants(owner, parsed.scope, parsed.user) || (parsed.user === null && owner.has(parsed.scope));
+}

@@ -1,0 +1,95 @@
+import type { ServerState } from "./server-state.js";
+
+export interface User {
+  readonly id: number;
+  readonly name: string;
+  readonly admin: boolean;
+  readonly disabled: boolean;
+  readonly createdAt: Date;
+  readonly lastActivity: Date | null;
+  readonly totpEnrolled: boolean;
+  readonly hasPassword: boolean;
+}
+
+/** Secret material of a local account; never leaves the identity service. */
+export interface UserCredentials {
+  readonly userId: number;
+  readonly passwordHash: string | null;
+  /** TOTP seed sealed with the hub's secret key (never stored in the clear). */
+  readonly totpSecretSealed: string | null;
+  /** The last TOTP time step that was accepted, so a code works once. */
+  readonly totpLastStep: number | null;
+}
+
+export type JsonObject = { [key: string]: JsonValue };
+export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
+
+export interface ServerTarget {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface Server {
+  readonly id: number;
+  readonly userId: number;
+  readonly userName: string;
+  /** "" for the default server. */
+  readonly name: string;
+  readonly displayName: string;
+  readonly state: ServerState;
+  /** Why the server is in its state (failed/stopped reason, or pending detail). */
+  readonly reason: string | null;
+  readonly userOptions: JsonObject;
+  /** Name of the configured target (local pool, cluster) that runs it. */
+  readonly target: string;
+  /** Opaque launcher state (pid, job id, ...), persisted as soon as it is known. */
+  readonly launcherState: JsonObject;
+  /** Id of the current launch attempt; also put on the process or job so it can be found again. */
+  readonly attemptId: string | null;
+  readonly host: string | null;
+  readonly port: number | null;
+  /** The Jupyter server's token, sealed with the hub's secret key. */
+  readonly tokenSealed: string | null;
+  readonly createdAt: Date;
+  readonly startedAt: Date | null;
+  readonly stateChangedAt: Date;
+  readonly lastActivity: Date | null;
+  /** Bumped on every write; a compare-and-set guard for concurrent replicas. */
+  readonly version: number;
+}
+
+export interface ServerEvent {
+  readonly serverId: number;
+  readonly seq: number;
+  readonly at: Date;
+  readonly state: ServerState;
+  readonly progress: number;
+  readonly message: string;
+}
+
+/** Where a session is in the sign-in flow. */
+export type SessionStage = "totp" | "enrol" | "full";
+
+export interface Session {
+  /** SHA-256 of the session id; the id itself only ever lives in the cookie. */
+  readonly idHash: string;
+  readonly userId: number;
+  readonly stage: SessionStage;
+  readonly xsrfToken: string;
+  readonly createdAt: Date;
+  readonly lastSeenAt: Date;
+  readonly expiresAt: Date;
+}
+
+export interface ApiToken {
+  /** Public identifier (shown in lists, used in URLs). */
+  readonly id: string;
+  readonly userId: number;
+  /** First characters of the token, to recognise it in a list. */
+  readonly prefix: string;
+  readonly note: string;
+  readonly scopes: readonly string[];
+  readonly createdAt: Date;
+  readonly expiresAt: Date | null;
+  readonly lastActivity: Date | null;
+}

@@ -1,0 +1,129 @@
+import type {
+  ApiToken,
+  JsonObject,
+  Server,
+  ServerEvent,
+  Session,
+  SessionStage,
+  User,
+  UserCredentials,
+} from "../domain/types.js";
+import type { ServerState } from "../domain/server-state.js";
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly total: number;
+}
+
+export interface UserStore {
+  /** Throws SlipwayError("user_exists") when the name is taken. */
+  create(input: { name: string; admin: boolean }): Promise<User>;
+  getById(id: number): Promise<User | undefined>;
+  getByName(name: string): Promise<User | undefined>;
+  /** Ordered by id. */
+  list(options: { offset: number; limit: number }): Promise<Page<User>>;
+  count(): Promise<number>;
+  /** Throws SlipwayError("user_not_found"). */
+  update(id: number, patch: { admin?: boolean; disabled?: boolean }): Promise<User>;
+  /** Deletes the user and everything it owns (sessions, tokens, servers, events). */
+  delete(id: number): Promise<void>;
+  getCredentials(userId: number): Promise<UserCredentials | undefined>;
+  setPassword(userId: number, passwordHash: string): Promise<void>;
+  /** Sets (or clears, with null) the sealed TOTP seed and forgets the last used step. */
+  setTotp(userId: number, sealedSecret: string | null): Promise<void>;
+  /**
+   * Records `step` as used, atomically, only if it is later than the last used step.
+   * Returns false when the step (or a later one) was already used: the code is spent.
+   */
+  consumeTotpStep(userId: number, step: number): Promise<boolean>;
+  recordActivity(entries: readonly { userId: number; at: Date }[]): Promise<void>;
+}
+
+export interface SessionStore {
+  create(session: Session): Promise<void>;
+  get(idHash: string): Promise<Session | undefined>;
+  touch(idHash: string, lastSeenAt: Date): Promise<void>;
+  setStage(idHash: string, stage: SessionStage): Promise<void>;
+  delete(idHash: string): Promise<void>;
+  deleteForUser(userId: number): Promise<number>;
+  deleteExpired(now: Date): Promise<number>;
+}
+
+export interface TokenStore {
+  create(token: ApiToken & { hash: string }): Promise<void>;
+  /** Looks a token up by the hash of its secret. */
+  getByHash(hash: string): Promise<(ApiToken & { hash: string }) | undefined>;
+  get(userId: number, id: string): Promise<ApiToken | undefined>;
+  listForUser(userId: number): Promise<ApiToken[]>;
+  delete(userId: number, id: string): Promise<boolean>;
+  touch(entries: readonly { id: string; at: Date }[]): Promise<void>;
+}
+
+export interface SetupLinkStore {
+  create(link: { hash: string; userId: number; expiresAt: Date }): Promise<void>;
+  /** Marks the link used, atomically; returns its user only on the first use before expiry. */
+  consume(hash: string, now: Date): Promise<number | undefined>;
+}
+
+export interface ServerPatch {
+  readonly displayName?: string;
+  readonly reason?: string | null;
+  readonly userOptions?: JsonObject;
+  readonly target?: string;
+  readonly launcherState?: JsonObject;
+  readonly attemptId?: string | null;
+  readonly host?: string | null;
+  readonly port?: number | null;
+  readonly tokenSealed?: string | null;
+  readonly startedAt?: Date | null;
+}
+
+export interface ServerStore {
+  /** Creates a stopped server; throws SlipwayError("server_exists"). */
+  create(input: { userId: number; name: string; displayName: string; target: string }): Promise<Server>;
+  getById(id: number): Promise<Server | undefined>;
+  get(userId: number, name: string): Promise<Server | undefined>;
+  listForUser(userId: number): Promise<Server[]>;
+  listForUsers(userIds: readonly number[]): Promise<Server[]>;
+  /** Every server not stopped or failed. */
+  listActive(): Promise<Server[]>;
+  /**
+   * Compare-and-set transition: moves the server to `to` only if its state is one of `from`,
+   * applying `patch` in the same write and bumping `version`. Returns undefined when the
+   * state had changed underneath (another replica or request won).
+   */
+  transition(
+    id: number,
+    from: readonly ServerState[],
+    to: ServerState,
+    patch: ServerPatch,
+    at: Date,
+  ): Promise<Server | undefined>;
+  /** Updates fields without changing state. */
+  update(id: number, patch: ServerPatch): Promise<Server | undefined>;
+  delete(id: number): Promise<void>;
+  recordActivity(entries: readonly { serverId: number; at: Date }[]): Promise<void>;
+  appendEvent(event: Omit<ServerEvent, "seq">): Promise<ServerEvent>;
+  /** Events of the server with seq greater than `afterSeq`, oldest first. */
+  listEvents(serverId: number, afterSeq: number): Promise<ServerEvent[]>;
+}
+
+/** Failure counters for sign-in throttling, shared by all replicas. */
+export interface ThrottleStore {
+  get(key: string): Promise<{ failures: number; lastFailureAt: Date } | undefined>;
+  recordFailure(key: string, at: Date): Promise<number>;
+  clear(key: string): Promise<void>;
+}
+
+export interface Store {
+  readonly dialect: "sqlite" | "postgres";
+  readonly users: UserStore;
+  readonly sessions: SessionStore;
+  readonly tokens: TokenStore;
+  readonly setupLinks: SetupLinkStore;
+  readonly servers: ServerStore;
+  readonly throttle: ThrottleStore;
+  /** Runs pending migrations; idempotent. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+}
