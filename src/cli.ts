@@ -1,0 +1,158 @@
+#!/usr/bin/env node
+import { resolve, join } from "node:path";
+import { Command, InvalidArgumentError } from "commander";
+import pino from "pino";
+import { newToken, sha256Hex } from "./auth/random-token.js";
+import { loadOrCreateKey, SecretBox } from "./auth/secret-box.js";
+import { PasswordHasher } from "./auth/password-hasher.js";
+import { Totp } from "./auth/totp.js";
+import { loadConfig } from "./config/load-config.js";
+import type { Config } from "./config/schema.js";
+import { isSlipwayError } from "./domain/errors.js";
+import { assertUserName } from "./domain/names.js";
+import { systemClock } from "./ports/clock.js";
+import { IdentityService } from "./services/identity-service.js";
+import { TokenService } from "./services/token-service.js";
+import { openStore } from "./store/open-store.js";
+import { startHub, VERSION } from "./main.js";
+import type { Store } from "./ports/store.js";
+
+interface CommonOptions {
+  config?: string;
+  dataDir: string;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`slipway: ${message}\n`);
+  process.exit(1);
+}
+
+async function configFrom(options: CommonOptions): Promise<Config> {
+  const result = await loadConfig(options.config);
+  if (!result.ok) fail(`the configuration is not valid:\n  ${result.errors.join("\n  ")}`);
+  return result.config;
+}
+
+function intArg(name: string, min: number, max: number) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+/** The store and identity services alone, for administrative commands that need no running hub. */
+async function withStore<T>(options: CommonOptions, fn: (deps: { config: Config; store: Store; identity: IdentityService; tokens: TokenService; dataDir: string }) => Promise<T>): Promise<T> {
+  const config = await configFrom(options);
+  const dataDir = resolve(options.dataDir);
+  const { mkdir } = await import("node:fs/promises");
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const log = pino({ level: "warn" }, pino.destination(2));
+  const store = await openStore(config.database.url ?? `sqlite:${join(dataDir, "slipway.sqlite")}`);
+  await store.migrate();
+  const sealer = new SecretBox(await loadOrCreateKey(join(dataDir, "secret.key")));
+  const random = { token: () => newToken(32), sha256: sha256Hex };
+  const identity = new IdentityService({
+    store,
+    clock: systemClock,
+    hasher: new PasswordHasher(),
+    totp: new Totp(),
+    sealer,
+    random,
+    log,
+    policy: {
+      totp: config.auth.totp,
+      issuer: config.auth.issuer,
+      passwordMinLength: config.auth.passwordMinLength,
+      sessionIdleTimeoutMs: config.auth.sessionIdleTimeout * 1000,
+      sessionMaxAgeMs: config.auth.sessionMaxAge * 1000,
+      setupLinkTtlMs: config.auth.setupLinkTtl * 1000,
+      cacheTtlMs: 0,
+      throttle: config.auth.throttle,
+    },
+  });
+  const tokens = new TokenService({ store, clock: systemClock, random, log, maxExpiresInSeconds: config.tokens.maxExpiresIn, cacheTtlMs: 0 });
+  try {
+    return await fn({ config, store, identity, tokens, dataDir });
+  } finally {
+    await store.close();
+  }
+}
+
+function publicBase(config: Config): string {
+  return config.hub.publicUrl ?? `http://${config.hub.host}:${config.hub.port}`;
+}
+
+const program = new Command();
+program.name("slipway").description("Jupyter on a computing centre's compute: the hub.").version(VERSION);
+
+const common = (cmd: Command) =>
+  cmd
+    .option("--config <file>", "YAML configuration file")
+    .option("--data-dir <dir>", "data directory (database, keys)", process.env["SLIPWAY_DATA_DIR"] ?? "./.data");
+
+common(program.command("serve").description("run the hub"))
+  .option("--port <n>", "port of the public listener", intArg("--port", 0, 65535))
+  .option("--host <addr>", "address of the public listener")
+  .action(async (opts: CommonOptions & { port?: number; host?: string }) => {
+    const config = await configFrom(opts);
+    const merged: Config = {
+      ...config,
+      hub: { ...config.hub, ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host ? { host: opts.host } : {}) },
+    };
+    const hub = await startHub({ config: merged, dataDir: opts.dataDir });
+    process.stdout.write(`\nSlipway is running at ${hub.url}/\n`);
+    if (hub.firstAdminUrl) {
+      process.stdout.write(`\nNo accounts exist yet. Open this one-time link to create the first admin:\n\n    ${hub.firstAdminUrl}\n\n`);
+    }
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      hub.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+
+const configCmd = program.command("config").description("work with configuration files");
+common(configCmd.command("check").argument("<file>", "configuration file to check").description("validate a configuration file and report every error"))
+  .action(async (file: string) => {
+    const result = await loadConfig(file);
+    if (result.ok) {
+      process.stdout.write(`${file}: valid\n`);
+      return;
+    }
+    process.stderr.write(`${file}: ${result.errors.length} error${result.errors.length === 1 ? "" : "s"}\n  ${result.errors.join("\n  ")}\n`);
+    process.exitCode = 1;
+  });
+
+const userCmd = program.command("user").description("manage accounts");
+common(userCmd.command("add").argument("<name>", "user name").option("--admin", "make the user an administrator").description("create a user and print a one-time set-up link"))
+  .action(async (name: string, opts: CommonOptions & { admin?: boolean }) => {
+    await withStore(opts, async ({ config, store, identity }) => {
+      assertUserName(name);
+      const user = await store.users.create({ name, admin: opts.admin === true });
+      const token = await identity.createSetupLink(user.id);
+      process.stdout.write(`${publicBase(config)}/hub/setup/${token}\n`);
+    });
+  });
+
+const tokenCmd = program.command("token").description("manage API tokens");
+common(tokenCmd.command("create").argument("<name>", "owner of the token").option("--scopes <scopes...>", "scopes (default: everything the owner may do)").option("--expires-in <seconds>", "lifetime in seconds", intArg("--expires-in", 1, 10 * 365 * 86400)).option("--note <text>", "what the token is for", "Created with the slipway CLI").description("create an API token and print it once"))
+  .action(async (name: string, opts: CommonOptions & { scopes?: string[]; expiresIn?: number; note: string }) => {
+    await withStore(opts, async ({ store, tokens }) => {
+      const user = await store.users.getByName(name);
+      if (!user) fail(`no user named ${name}`);
+      const created = await tokens.create(user, { note: opts.note, scopes: opts.scopes, expiresIn: opts.expiresIn ?? null });
+      process.stdout.write(`${created.token}\n`);
+    });
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (isSlipwayError(err)) fail(`${err.message} (${err.code})`);
+  fail(err instanceof Error ? err.message : String(err));
+});

@@ -1,0 +1,33 @@
+import { readFile } from "node:fs/promises";
+import { parseDocument } from "yaml";
+import type { z } from "zod";
+import { configSchema, type Config } from "./schema.js";
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
+
+function describe(issue: z.core.$ZodIssue): string {
+  const path = issue.path.length > 0 ? issue.path.join(".") : "(top level)";
+  if (issue.code === "unrecognized_keys") return `${path}: unknown key ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+  return `${path}: ${issue.message}`;
+}
+
+/** Validates a parsed configuration object, reporting every problem at once. */
+export function validateConfig(raw: unknown): ConfigResult {
+  const parsed = configSchema.safeParse(raw ?? {});
+  if (parsed.success) return { ok: true, config: parsed.data };
+  return { ok: false, errors: parsed.error.issues.map(describe) };
+}
+
+/** Reads a YAML configuration file (absent path: all defaults). */
+export async function loadConfig(path: string | undefined): Promise<ConfigResult> {
+  if (path === undefined) return validateConfig({});
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    return { ok: false, errors: [`${path}: ${err instanceof Error ? err.message : String(err)}`] };
+  }
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) return { ok: false, errors: doc.errors.map((e) => `${path}: ${e.message}`) };
+  return validateConfig(doc.toJS());
+}

@@ -1,0 +1,135 @@
+import { z } from "zod";
+
+/**
+ * The wire protocol of `slipway-helper`: one JSON request on stdin, one JSON response on stdout.
+ * The hub and the helper both import these schemas, so the two sides cannot drift apart; the hub
+ * still validates every response, because it comes from another process (possibly another user).
+ */
+
+/** `/user/<name>/` or `/user/<name>/<server>/`, with the same name rules as the domain. */
+export const BASE_URL = /^\/user\/[a-z0-9][a-z0-9._-]{0,31}\/([a-z][a-z0-9-]{0,29}\/)?$/;
+
+/** Visible ASCII only: the token goes into an HTTP header and a JSON file, nowhere else. */
+const TOKEN = /^[\x21-\x7e]{16,512}$/;
+
+const serverId = z.int().positive();
+const pid = z.int().min(1);
+/** Field 22 of /proc/<pid>/stat (clock ticks since boot): tells a reused pid from ours. */
+const startTime = z.int().nonnegative();
+const port = z.int().min(1).max(65535);
+
+const noNul = (s: string) => !s.includes("\0");
+
+/**
+ * The only path the request may carry. `~` is the running user's home; `..` segments are refused
+ * so that the value names the directory it appears to name.
+ */
+const workDir = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine(noNul, "must not contain NUL")
+  .refine((s) => s === "~" || s.startsWith("~/") || s.startsWith("/"), "must be absolute or start with ~")
+  .refine((s) => !s.split("/").includes(".."), "must not contain '..'");
+
+export const startRequestSchema = z.strictObject({
+  serverId,
+  attemptId: z.uuid(),
+  baseUrl: z.string().regex(BASE_URL),
+  token: z.string().regex(TOKEN),
+  command: z.array(z.string().min(1).max(4096).refine(noNul, "must not contain NUL")).min(1).max(256),
+  workDir,
+  startTimeoutMs: z.int().min(1).max(24 * 3600 * 1000),
+});
+
+export const findRequestSchema = z.strictObject({ serverId, attemptId: z.uuid() });
+
+export const pollRequestSchema = z.strictObject({ pid, startTime });
+
+export const stopRequestSchema = z.strictObject({
+  serverId,
+  pid,
+  startTime,
+  graceMs: z.int().min(0).max(10 * 60 * 1000),
+});
+
+export const logTailRequestSchema = z.strictObject({ serverId, lines: z.int().min(1).max(10_000) });
+
+export type StartRequest = z.infer<typeof startRequestSchema>;
+export type FindRequest = z.infer<typeof findRequestSchema>;
+export type PollRequest = z.infer<typeof pollRequestSchema>;
+export type StopRequest = z.infer<typeof stopRequestSchema>;
+export type LogTailRequest = z.infer<typeof logTailRequestSchema>;
+
+export const startResultSchema = z.strictObject({
+  pid,
+  startTime,
+  port,
+  logPath: z.string(),
+  dir: z.string(),
+});
+
+export const findResultSchema = z.discriminatedUnion("found", [
+  z.strictObject({
+    found: z.literal(true),
+    pid,
+    startTime,
+    port: port.optional(),
+    logPath: z.string(),
+  }),
+  z.strictObject({ found: z.literal(false) }),
+]);
+
+export const pollResultSchema = z.strictObject({ alive: z.boolean(), port: port.optional() });
+
+export const stopResultSchema = z.strictObject({ stopped: z.literal(true) });
+
+export const logTailResultSchema = z.strictObject({ text: z.string() });
+
+export type StartResult = z.infer<typeof startResultSchema>;
+export type FindResult = z.infer<typeof findResultSchema>;
+export type PollResult = z.infer<typeof pollResultSchema>;
+export type StopResult = z.infer<typeof stopResultSchema>;
+export type LogTailResult = z.infer<typeof logTailResultSchema>;
+
+/** Each verb with the schema of its request and of its result. */
+export const verbs = {
+  start: { request: startRequestSchema, result: startResultSchema },
+  find: { request: findRequestSchema, result: findResultSchema },
+  poll: { request: pollRequestSchema, result: pollResultSchema },
+  stop: { request: stopRequestSchema, result: stopResultSchema },
+  "log-tail": { request: logTailRequestSchema, result: logTailResultSchema },
+} as const;
+
+export type Verb = keyof typeof verbs;
+
+export function isVerb(value: string): value is Verb {
+  return Object.hasOwn(verbs, value);
+}
+
+/**
+ * Why a request failed. `bad_request`: the request itself (exit 2). `exited`: the server process
+ * ended before it listened. `timeout`: it did not listen in time. `failed`: anything else.
+ */
+export const failureCodes = ["bad_request", "exited", "timeout", "failed"] as const;
+export type FailureCode = (typeof failureCodes)[number];
+
+export const failureSchema = z.strictObject({
+  code: z.enum(failureCodes),
+  message: z.string(),
+  logTail: z.string().optional(),
+});
+
+export type Failure = z.infer<typeof failureSchema>;
+
+/** The envelope around every response. */
+export function responseSchema<T extends z.ZodType>(result: T) {
+  return z.discriminatedUnion("ok", [
+    z.strictObject({ ok: z.literal(true), result }),
+    z.strictObject({ ok: z.literal(false), error: failureSchema }),
+  ]);
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_BAD_REQUEST = 2;

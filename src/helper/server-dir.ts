@@ -1,0 +1,160 @@
+import { randomBytes } from "node:crypto";
+import { chmod, lstat, mkdir, open, readFile, rename, rm, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { HelperFailure } from "./helper-failure.js";
+import type { ProcessIdentity } from "./proc-reader.js";
+
+const pidFileSchema = z.strictObject({ pid: z.int().min(1), startTime: z.int().nonnegative() });
+
+function isMissing(err: unknown): boolean {
+  return err instanceof Error && "code" in err && err.code === "ENOENT";
+}
+
+/** Writes a file that is never seen half-written and never, even briefly, with a wider mode. */
+export async function writeFileAtomic(path: string, data: string, mode: number): Promise<void> {
+  const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  // "wx": never follow or reuse something already at the temporary name.
+  const fh = await open(tmp, "wx", mode);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * `~/.slipway/servers/<serverId>/`: everything the helper keeps about one server. Only the owner
+ * may enter it (0700), because it holds the token (config and Jupyter's runtime files).
+ */
+export class ServerDir {
+  readonly base: string;
+  readonly dir: string;
+  readonly configPath: string;
+  readonly attemptPath: string;
+  readonly pidPath: string;
+  readonly logPath: string;
+  readonly runtimeDir: string;
+
+  constructor(
+    home: string,
+    serverId: number,
+    private readonly uid: number,
+  ) {
+    this.base = join(home, ".slipway");
+    this.dir = join(this.base, "servers", String(serverId));
+    this.configPath = join(this.dir, "jupyter_config.json");
+    this.attemptPath = join(this.dir, "attempt");
+    this.pidPath = join(this.dir, "pid");
+    this.logPath = join(this.dir, "server.log");
+    this.runtimeDir = join(this.dir, "runtime");
+  }
+
+  /** Creates the directory chain, each level a real directory owned by us with mode 0700. */
+  async prepare(): Promise<void> {
+    for (const d of [this.base, join(this.base, "servers"), this.dir]) {
+      await mkdir(d, { mode: 0o700 }).catch((err: unknown) => {
+        if (!(err instanceof Error && "code" in err && err.code === "EEXIST")) throw err;
+      });
+      await this.checkOwnDirectory(d);
+    }
+  }
+
+  /** True when the directory exists (and is ours); used by the verbs that only read. */
+  async exists(): Promise<boolean> {
+    try {
+      await this.checkOwnDirectory(this.dir);
+      return true;
+    } catch (err) {
+      if (err instanceof HelperFailure) throw err;
+      if (isMissing(err)) return false;
+      throw err;
+    }
+  }
+
+  private async checkOwnDirectory(d: string): Promise<void> {
+    const st = await lstat(d);
+    // A symlink or a directory of another account would let someone else read or plant files.
+    if (!st.isDirectory() || st.uid !== this.uid) {
+      throw new HelperFailure("failed", `${d} is not a directory owned by this user`);
+    }
+    if ((st.mode & 0o777) !== 0o700) await chmod(d, 0o700);
+  }
+
+  async writeConfig(config: object): Promise<void> {
+    await writeFileAtomic(this.configPath, JSON.stringify(config, null, 2) + "\n", 0o600);
+  }
+
+  async writeAttempt(attemptId: string): Promise<void> {
+    await writeFileAtomic(this.attemptPath, attemptId + "\n", 0o600);
+  }
+
+  async readAttempt(): Promise<string | undefined> {
+    return (await this.readOptional(this.attemptPath))?.trim();
+  }
+
+  async writePid(id: ProcessIdentity): Promise<void> {
+    await writeFileAtomic(this.pidPath, JSON.stringify({ pid: id.pid, startTime: id.startTime }) + "\n", 0o600);
+  }
+
+  async readPid(): Promise<ProcessIdentity | undefined> {
+    const text = await this.readOptional(this.pidPath);
+    if (text === undefined) return undefined;
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+    const parsed = pidFileSchema.safeParse(data);
+    return parsed.success ? parsed.data : undefined;
+  }
+
+  async removePid(): Promise<void> {
+    await unlink(this.pidPath).catch((err: unknown) => {
+      if (!isMissing(err)) throw err;
+    });
+  }
+
+  /** The token as written in the config, to redact it from anything read back. */
+  async readToken(): Promise<string | undefined> {
+    const text = await this.readOptional(this.configPath);
+    if (text === undefined) return undefined;
+    try {
+      const parsed = z
+        .object({ ServerApp: z.object({ token: z.string().min(1) }) })
+        .safeParse(JSON.parse(text));
+      return parsed.success ? parsed.data.ServerApp.token : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A fresh, empty runtime directory (Jupyter writes a copy of the token into it). */
+  async resetRuntime(): Promise<void> {
+    await rm(this.runtimeDir, { recursive: true, force: true });
+    await mkdir(this.runtimeDir, { mode: 0o700 });
+  }
+
+  /** Removes every file that holds the token. */
+  async removeSecrets(): Promise<void> {
+    await rm(this.configPath, { force: true });
+    await rm(this.runtimeDir, { recursive: true, force: true });
+  }
+
+  private async readOptional(path: string): Promise<string | undefined> {
+    try {
+      return await readFile(path, "utf8");
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,140 @@
+import { spawn } from "node:child_process";
+import { open, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { HelperContext } from "./helper-context.js";
+import { HelperFailure } from "./helper-failure.js";
+import { jupyterConfig } from "./jupyter-config.js";
+import type { StartRequest, StartResult } from "./protocol.js";
+import { readLogTail } from "./read-log-tail.js";
+import { ServerDir } from "./server-dir.js";
+import { terminateProcess } from "./terminate-process.js";
+
+/** How often the kernel is asked whether the new process listens yet. */
+const LISTEN_POLL_MS = 100;
+/** Grace for a process left by an earlier attempt of the same server. */
+const LEFTOVER_GRACE_MS = 5000;
+const LOG_TAIL_LINES = 40;
+
+export function expandWorkDir(workDir: string, home: string): string {
+  if (workDir === "~") return home;
+  if (workDir.startsWith("~/")) return join(home, workDir.slice(2));
+  return workDir;
+}
+
+/** The whole environment of the server: nothing of the hub's (or sudo's) leaks through. */
+export function serverEnvironment(ctx: HelperContext, runtimeDir: string): Record<string, string> {
+  return {
+    PATH: ctx.path,
+    HOME: ctx.user.home,
+    USER: ctx.user.name,
+    LOGNAME: ctx.user.name,
+    LANG: ctx.lang,
+    SHELL: ctx.user.shell,
+    JUPYTER_RUNTIME_DIR: runtimeDir,
+  };
+}
+
+/**
+ * Starts a detached Jupyter server and resolves once it listens. The process gets its own
+ * session (setsid), so it outlives the helper and the hub, and a restarted hub adopts it.
+ */
+export async function startServer(req: StartRequest, ctx: HelperContext): Promise<StartResult> {
+  const dir = new ServerDir(ctx.user.home, req.serverId, ctx.user.uid);
+  await dir.prepare();
+
+  // One server id has at most one process: a leftover of an earlier attempt would otherwise be
+  // orphaned once the pid file names the new one.
+  const leftover = await dir.readPid();
+  if (leftover !== undefined) await terminateProcess(leftover, LEFTOVER_GRACE_MS, ctx);
+  await dir.removePid();
+
+  const cwd = expandWorkDir(req.workDir, ctx.user.home);
+  const cwdStat = await stat(cwd).catch(() => undefined);
+  if (!cwdStat?.isDirectory()) throw new HelperFailure("failed", `The working directory ${cwd} does not exist.`);
+
+  await dir.resetRuntime();
+  await dir.writeConfig(
+    jupyterConfig({ token: req.token, baseUrl: req.baseUrl, rootDir: cwd, allowRoot: ctx.user.uid === 0 }),
+  );
+  await dir.writeAttempt(req.attemptId);
+
+  try {
+    return await launch(req, dir, cwd, ctx);
+  } catch (err) {
+    // Whatever went wrong, neither a half-started process nor the token stays behind.
+    const started = await dir.readPid();
+    if (started !== undefined) await terminateProcess(started, LEFTOVER_GRACE_MS, ctx);
+    await dir.removePid();
+    await dir.removeSecrets();
+    throw err;
+  }
+}
+
+async function launch(req: StartRequest, dir: ServerDir, cwd: string, ctx: HelperContext): Promise<StartResult> {
+  const [file, ...args] = req.command;
+  if (file === undefined) throw new HelperFailure("bad_request", "The command is empty.");
+  const log = await open(dir.logPath, "w", 0o600);
+  let child;
+  try {
+    child = spawn(file, [...args, `--config=${dir.configPath}`], {
+      cwd,
+      env: serverEnvironment(ctx, dir.runtimeDir),
+      detached: true,
+      stdio: ["ignore", log.fd, log.fd],
+      shell: false,
+    });
+  } catch (err) {
+    await log.close();
+    throw err;
+  }
+  // Listeners go on before the first await: "spawn" and "error" fire on the next tick.
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  const exit = new Promise<void>((resolve) => {
+    child.once("exit", (code, signal) => {
+      exited = { code, signal };
+      resolve();
+    });
+  });
+  const spawned = new Promise<number | undefined>((resolve, reject) => {
+    child.once("spawn", () => resolve(child.pid));
+    child.once("error", (err) => reject(new HelperFailure("failed", `Could not run ${file}: ${err.message}`)));
+  });
+  // The child holds its own copy of the descriptor.
+  await log.close();
+  const pid = await spawned;
+  child.unref();
+
+  // The start time recorded next to the pid is what tells this process from a later one that
+  // reuses the number. A process already exited and reaped has nothing to record.
+  const st = pid === undefined ? undefined : await ctx.proc.stat(pid);
+  if (pid === undefined || st === undefined) {
+    throw new HelperFailure("exited", "The server process exited at once.", await tail(dir, req));
+  }
+  const identity = { pid, startTime: st.startTime };
+  await dir.writePid(identity);
+
+  const deadline = ctx.now() + req.startTimeoutMs;
+  for (;;) {
+    const port = (await ctx.proc.listeningPorts(pid))[0];
+    if (port !== undefined) {
+      return { pid, startTime: identity.startTime, port, logPath: dir.logPath, dir: dir.dir };
+    }
+    if (exited !== undefined) {
+      const how = exited.signal !== null ? `was killed by ${exited.signal}` : `exited with code ${exited.code}`;
+      throw new HelperFailure("exited", `The server process ${how} before it listened.`, await tail(dir, req));
+    }
+    if (ctx.now() >= deadline) {
+      // startServer stops the process when this throws.
+      throw new HelperFailure(
+        "timeout",
+        `The server did not listen within ${Math.round(req.startTimeoutMs / 1000)} s.`,
+        await tail(dir, req),
+      );
+    }
+    await Promise.race([ctx.sleep(LISTEN_POLL_MS), exit]);
+  }
+}
+
+function tail(dir: ServerDir, req: StartRequest): Promise<string> {
+  return readLogTail(dir.logPath, LOG_TAIL_LINES, req.token);
+}

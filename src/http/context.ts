@@ -1,0 +1,142 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
+import { SlipwayError } from "../domain/errors.js";
+import { can, type Principal } from "../domain/principal.js";
+import type { Scope } from "../domain/scopes.js";
+import type { User } from "../domain/types.js";
+import type { Logger } from "../ports/logger.js";
+import type { IdentityService } from "../services/identity-service.js";
+import type { ServersService } from "../services/servers-service.js";
+import type { SpawnOptions } from "../services/spawn-options.js";
+import { TokenService } from "../services/token-service.js";
+import type { UsersService } from "../services/users-service.js";
+import { readCookie, type CookieNames } from "./cookies.js";
+import { constantTimeEqual } from "../auth/random-token.js";
+
+export interface FirstAdminGate {
+  /** True while the bootstrap link is still valid and no user exists. */
+  isOpen(): Promise<boolean>;
+  /** Checks and spends the bootstrap secret. */
+  consume(secret: string): Promise<boolean>;
+}
+
+/** What every route module gets: the services and the edge's own settings. */
+export interface HttpContext {
+  readonly identity: IdentityService;
+  readonly tokens: TokenService;
+  readonly users: UsersService;
+  readonly servers: ServersService;
+  readonly spawnOptions: SpawnOptions;
+  readonly cookies: CookieNames;
+  /** e.g. "http://127.0.0.1:8000": the only origin allowed to make cookie-authenticated writes. */
+  readonly publicOrigin: string;
+  readonly trustForwarded: boolean;
+  readonly firstAdmin: FirstAdminGate;
+  readonly log: Logger;
+  readonly version: string;
+  readonly metrics: () => Promise<{ contentType: string; body: string }>;
+  /** Closes open websockets of a session (sign-out) through the proxy. */
+  readonly closeSessionSockets: (credentialKey: string) => void;
+  readonly slowSpawnWaitMs: number;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+export function clientAddress(ctx: HttpContext, request: FastifyRequest): string {
+  if (ctx.trustForwarded) {
+    const fwd = request.headers["x-forwarded-for"];
+    const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(",")[0]?.trim();
+    if (first) return first.slice(0, 64);
+  }
+  return request.socket.remoteAddress ?? "unknown";
+}
+
+export function sessionIdOf(ctx: HttpContext, request: FastifyRequest): string | undefined {
+  return readCookie(request.headers.cookie, ctx.cookies.session);
+}
+
+/** Resolves the caller from an API token (preferred) or the session cookie (full sessions only). */
+export async function resolvePrincipal(ctx: HttpContext, request: FastifyRequest): Promise<Principal | null> {
+  const token = TokenService.fromHeader(request.headers.authorization);
+  if (token !== undefined) return await ctx.tokens.resolve(token);
+  const sessionId = sessionIdOf(ctx, request);
+  if (sessionId === undefined) return null;
+  const session = await ctx.identity.resolveSession(sessionId);
+  if (!session || session.session.stage !== "full") return null;
+  return session.principal;
+}
+
+/**
+ * Same-origin proof for cookie-authenticated writes: the Fetch Metadata and Origin headers must
+ * not say cross-site, and the XSRF token must match the session's (threats §5a.2; JupyterHub
+ * CVE-2026-40864 exempted `Sec-Fetch-Mode: no-cors`, which is refused here).
+ */
+export function checkSameOrigin(ctx: HttpContext, request: FastifyRequest, xsrfExpected: string | null): void {
+  const site = request.headers["sec-fetch-site"];
+  if (site !== undefined && site !== "same-origin") throw new SlipwayError("cross_origin");
+  const mode = request.headers["sec-fetch-mode"];
+  if (mode === "no-cors") throw new SlipwayError("cross_origin");
+  const origin = request.headers.origin;
+  if (origin !== undefined && origin !== ctx.publicOrigin) throw new SlipwayError("cross_origin");
+  if (xsrfExpected === null) return;
+  const header = request.headers["x-xsrf-token"];
+  const sent = typeof header === "string" ? header : xsrfFromBody(request.body);
+  if (sent === undefined || !constantTimeEqual(sent, xsrfExpected)) throw new SlipwayError("csrf_failed");
+}
+
+function xsrfFromBody(body: unknown): string | undefined {
+  const parsed = z.object({ _xsrf: z.string() }).safeParse(body);
+  return parsed.success ? parsed.data._xsrf : undefined;
+}
+
+/** Authenticates an API request; cookie-authenticated writes must also pass the same-origin check. */
+export async function authenticate(ctx: HttpContext, request: FastifyRequest): Promise<Principal> {
+  const principal = await resolvePrincipal(ctx, request);
+  if (!principal) throw new SlipwayError("not_authenticated");
+  if (principal.via === "cookie" && UNSAFE.has(request.method)) {
+    checkSameOrigin(ctx, request, principal.xsrfToken);
+  }
+  request.principal = principal;
+  return principal;
+}
+
+/** Throws unless the principal holds `scope` for `userName`; 404 rather than 403 when it may not even see the user. */
+export function requireScope(principal: Principal, scope: Scope, userName: string | null): void {
+  if (can(principal, scope, userName)) return;
+  if (userName !== null && !can(principal, "read:users", userName) && !can(principal, "read:servers", userName)) {
+    throw new SlipwayError("user_not_found");
+  }
+  throw new SlipwayError("forbidden");
+}
+
+export async function targetUser(ctx: HttpContext, principal: Principal, name: string): Promise<User> {
+  if (name === principal.user.name) return principal.user;
+  if (!can(principal, "read:users", name) && !can(principal, "servers", name) && !can(principal, "admin:users", null)) {
+    throw new SlipwayError("user_not_found");
+  }
+  return ctx.users.get(name);
+}
+
+/** Parses a body with a strict schema: unknown fields are refused by name. */
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  if (issue?.code === "unrecognized_keys") {
+    throw new SlipwayError("unknown_field", `Unknown field: ${issue.keys.map((k) => k.slice(0, 32)).join(", ")}`);
+  }
+  throw new SlipwayError(
+    "validation_failed",
+    `${issue?.path.join(".") || "body"}: ${issue?.message ?? "not valid"}`,
+  );
+}
+
+export function noStore(reply: FastifyReply): void {
+  reply.header("cache-control", "no-store");
+}

@@ -1,0 +1,410 @@
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import pino, { type DestinationStream } from "pino";
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { logRedaction } from "./auth/log-redaction.js";
+import { PasswordHasher } from "./auth/password-hasher.js";
+import { newToken, sha256Hex } from "./auth/random-token.js";
+import { loadOrCreateKey, SecretBox } from "./auth/secret-box.js";
+import { Totp } from "./auth/totp.js";
+import type { Config } from "./config/schema.js";
+import { can, type Principal } from "./domain/principal.js";
+import { buildApp } from "./http/app.js";
+import type { FirstAdminGate, HttpContext } from "./http/context.js";
+import { cookieNames, HUB_COOKIE_NAMES, readCookie } from "./http/cookies.js";
+import { detectJupyterCommand, LocalLauncher } from "./launchers/local-launcher.js";
+import { NodeProcessRunner } from "./launchers/node-process-runner.js";
+import { systemClock, type Clock } from "./ports/clock.js";
+import type { Launcher } from "./ports/launcher.js";
+import type { Logger } from "./ports/logger.js";
+import { createFrontDoor, type FrontDoor } from "./proxy/front-door.js";
+import { Proxy } from "./proxy/proxy.js";
+import type { ProxyPrincipal } from "./proxy/types.js";
+import { IdentityService, type Randomness } from "./services/identity-service.js";
+import { ServersService, type ReadinessProbe } from "./services/servers-service.js";
+import { SpawnOptions } from "./services/spawn-options.js";
+import { TokenService } from "./services/token-service.js";
+import { UsersService } from "./services/users-service.js";
+import { InProcessNotifier } from "./store/in-process-notifier.js";
+import { openStore } from "./store/open-store.js";
+
+export const VERSION = "0.1.0";
+
+export interface HubOptions {
+  readonly config: Config;
+  readonly dataDir: string;
+  /** Where logs go (default: stdout). */
+  readonly logDestination?: DestinationStream;
+  readonly clock?: Clock;
+  /** argv that runs slipway-helper (default: this installation's). */
+  readonly helperArgv?: readonly string[];
+  /** How long the API waits for a server to come up before answering 202 (JupyterHub: 10 s). */
+  readonly slowSpawnWaitMs?: number;
+}
+
+export interface RunningHub {
+  readonly url: string;
+  readonly port: number;
+  /** Set on a first start with no users: the one-time link that creates the first admin. */
+  readonly firstAdminUrl: string | undefined;
+  readonly log: Logger;
+  close(): Promise<void>;
+}
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+/** dist/src/main.js → dist/web/static; src/main.ts (tsx) → dist/web/static too. */
+function defaultStaticDir(): string {
+  return here.includes(`${"dist"}/src`) ? resolve(here, "../web/static") : resolve(here, "../dist/web/static");
+}
+
+function defaultHelperArgv(): string[] {
+  const built = here.includes(`${"dist"}/src`);
+  return built
+    ? [process.execPath, join(here, "helper/cli.js")]
+    : [process.execPath, "--import", "tsx", join(here, "helper/cli.ts")];
+}
+
+/** The first-admin link: a secret whose hash sits in the data directory until it is used. */
+function firstAdminGate(dataDir: string, random: Randomness, countUsers: () => Promise<number>): FirstAdminGate & {
+  issue(): Promise<string>;
+} {
+  const file = join(dataDir, "first-admin.json");
+  const read = async (): Promise<{ hash: string; expiresAt: number } | undefined> => {
+    try {
+      const data: unknown = JSON.parse(await readFile(file, "utf8"));
+      if (
+        typeof data === "object" &&
+        data !== null &&
+        "hash" in data &&
+        "expiresAt" in data &&
+        typeof data.hash === "string" &&
+        typeof data.expiresAt === "number"
+      ) {
+        return { hash: data.hash, expiresAt: data.expiresAt };
+      }
+    } catch {
+      return undefined;
+    }
+    return undefined;
+  };
+  return {
+    async issue() {
+      const secret = random.token();
+      await writeFile(file, JSON.stringify({ hash: random.sha256(secret), expiresAt: Date.now() + 7 * 86_400_000 }), {
+        mode: 0o600,
+      });
+      return secret;
+    },
+    async isOpen() {
+      const entry = await read();
+      return entry !== undefined && entry.expiresAt > Date.now() && (await countUsers()) === 0;
+    },
+    async consume(secret) {
+      const entry = await read();
+      if (!entry || entry.expiresAt <= Date.now() || random.sha256(secret) !== entry.hash) return false;
+      if ((await countUsers()) > 0) return false;
+      await rm(file, { force: true });
+      return true;
+    },
+  };
+}
+
+function probeWith(timeoutMs: number): ReadinessProbe {
+  return (target, baseUrl, token) =>
+    new Promise((done) => {
+      const req = httpRequest(
+        {
+          host: target.host,
+          port: target.port,
+          path: `${baseUrl}api/status`,
+          headers: { authorization: `token ${token}` },
+          timeout: timeoutMs,
+        },
+        (res: IncomingMessage) => {
+          res.resume();
+          done(res.statusCode === 200);
+        },
+      );
+      req.on("timeout", () => req.destroy());
+      req.on("error", () => done(false));
+      req.end();
+    });
+}
+
+/** The composition root: the only place that picks concrete implementations. */
+export async function startHub(options: HubOptions): Promise<RunningHub> {
+  const { config } = options;
+  const clock = options.clock ?? systemClock;
+  const dataDir = resolve(options.dataDir);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+
+  const logger = pino(
+    { level: config.logging.level, redact: logRedaction(), base: { app: "slipway" } },
+    options.logDestination ?? pino.destination(1),
+  );
+  const log: Logger = logger;
+
+  // With port 0 the origin is known only once bound; everything reads it through `origin`.
+  const origin = { value: new URL(config.hub.publicUrl ?? `http://${config.hub.host}:${config.hub.port}`).origin };
+  const allowedOrigins = [origin.value];
+  const secure = origin.value.startsWith("https:");
+  const cookies = cookieNames(secure);
+
+  const sealer = new SecretBox(await loadOrCreateKey(join(dataDir, "secret.key")));
+  const store = await openStore(config.database.url ?? `sqlite:${join(dataDir, "slipway.sqlite")}`);
+  await store.migrate();
+  const notifier = new InProcessNotifier();
+  const random: Randomness = { token: () => newToken(32), sha256: sha256Hex };
+  const cacheTtlMs = config.proxy.routeCacheTtl * 1000;
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "slipway_" });
+  const proxyRequests = new Counter({
+    name: "slipway_proxy_requests_total",
+    help: "Requests proxied to user servers, by status class",
+    labelNames: ["status"],
+    registers: [registry],
+  });
+  const proxyUpgrades = new Counter({
+    name: "slipway_proxy_websocket_upgrades_total",
+    help: "Websocket upgrades through the proxy, by outcome",
+    labelNames: ["outcome"],
+    registers: [registry],
+  });
+
+  const identity = new IdentityService({
+    store,
+    clock,
+    hasher: new PasswordHasher(),
+    totp: new Totp(),
+    sealer,
+    random,
+    log: log.child({ part: "identity" }),
+    policy: {
+      totp: config.auth.totp,
+      issuer: config.auth.issuer,
+      passwordMinLength: config.auth.passwordMinLength,
+      sessionIdleTimeoutMs: config.auth.sessionIdleTimeout * 1000,
+      sessionMaxAgeMs: config.auth.sessionMaxAge * 1000,
+      setupLinkTtlMs: config.auth.setupLinkTtl * 1000,
+      cacheTtlMs,
+      throttle: config.auth.throttle,
+    },
+  });
+  const tokens = new TokenService({
+    store,
+    clock,
+    random,
+    log: log.child({ part: "tokens" }),
+    maxExpiresInSeconds: config.tokens.maxExpiresIn,
+    cacheTtlMs,
+  });
+
+  // --- proxy authentication: synchronous when the credential is cached ------------------------
+  const proxyPrincipals = new WeakMap<Principal, ProxyPrincipal>();
+  const toProxy = (principal: Principal | null): ProxyPrincipal | null => {
+    if (!principal) return null;
+    let out = proxyPrincipals.get(principal);
+    if (!out) {
+      out = {
+        userName: principal.user.name,
+        admin: principal.user.admin,
+        via: principal.via,
+        sessionKey: principal.credentialKey,
+        mayAccess: (owner) => owner === principal.user.name || can(principal, "access:servers", owner),
+      };
+      proxyPrincipals.set(principal, out);
+    }
+    return out;
+  };
+  const proxyAuthenticate = (req: IncomingMessage) => {
+    const token = TokenService.fromHeader(req.headers.authorization);
+    if (token !== undefined) {
+      const resolved = tokens.resolve(token);
+      return resolved instanceof Promise ? resolved.then(toProxy) : toProxy(resolved);
+    }
+    const sessionId = readCookie(req.headers.cookie, cookies.session);
+    if (sessionId === undefined) return null;
+    const resolved = identity.resolveSession(sessionId);
+    const pick = (s: Awaited<typeof resolved>) => (s && s.session.stage === "full" ? toProxy(s.principal) : null);
+    return resolved instanceof Promise ? resolved.then(pick) : pick(resolved);
+  };
+
+  let servers: ServersService | undefined;
+  const proxy = new Proxy({
+    authenticate: proxyAuthenticate,
+    resolveMiss: async (owner, serverName) => {
+      const user = await store.users.getByName(owner);
+      if (!user || !servers) return undefined;
+      if (serverName !== undefined) {
+        const named = await servers.routeFor(user, serverName);
+        if (named) return named;
+      }
+      return servers.routeFor(user, "");
+    },
+    allowedOrigins,
+    hubCookieNames: HUB_COOKIE_NAMES,
+    trustForwarded: config.hub.trustForwardedHeaders,
+    now: () => clock.now(),
+    log: log.child({ part: "proxy" }),
+    onTargetError: (route) => servers?.recheck(route.serverId),
+    metrics: {
+      request: (status) => proxyRequests.inc({ status }),
+      upgrade: (outcome) => proxyUpgrades.inc({ outcome }),
+    },
+  });
+
+  const helperArgv = options.helperArgv ?? defaultHelperArgv();
+  const command = config.servers.command ?? detectJupyterCommand(process.env["PATH"] ?? "");
+  const runner = new NodeProcessRunner();
+  const launchers = new Map<string, Launcher>();
+  for (const [name, target] of Object.entries(config.servers.targets)) {
+    if (target.type === "local") {
+      launchers.set(
+        name,
+        new LocalLauncher({
+          runner,
+          helperArgv: [...helperArgv],
+          runAs: config.servers.runAs,
+          command: [...command],
+          workDir: config.servers.workDir,
+          startTimeoutMs: config.servers.startTimeout * 1000,
+          stopTimeoutMs: config.servers.stopTimeout * 1000,
+        }),
+      );
+    }
+  }
+  const spawnOptions = new SpawnOptions(
+    Object.entries(config.servers.targets).map(([name, t]) => ({
+      name,
+      type: t.type,
+      displayName: t.displayName,
+      description: t.description,
+    })),
+    config.servers.defaultTarget,
+  );
+  servers = new ServersService({
+    store,
+    launchers,
+    options: spawnOptions,
+    clock,
+    sealer,
+    random,
+    notifier,
+    routes: proxy.routes,
+    probe: probeWith(2000),
+    log: log.child({ part: "servers" }),
+    policy: {
+      namedServerLimit: config.servers.namedServerLimit,
+      startTimeoutMs: config.servers.startTimeout * 1000,
+      pollIntervalMs: config.servers.pollInterval * 1000,
+    },
+  });
+  const serversGauge = new Gauge({
+    name: "slipway_servers",
+    help: "Servers by lifecycle state",
+    labelNames: ["state"],
+    registers: [registry],
+    collect: async () => {
+      serversGauge.reset();
+      for (const s of await store.servers.listActive()) serversGauge.inc({ state: s.state });
+    },
+  });
+  const users = new UsersService({ store, identity, servers, tokens, log: log.child({ part: "users" }) });
+
+  identity.onSessionEnd((key, userId) => {
+    if (!key.startsWith("user:")) {
+      proxy.closeSession(key);
+      return;
+    }
+    store.users.getById(userId).then(
+      (u) => u && proxy.closeUser(u.name),
+      () => undefined,
+    );
+  });
+
+  const gate = firstAdminGate(dataDir, random, () => store.users.count());
+  const firstAdminSecret = (await store.users.count()) === 0 ? await gate.issue() : undefined;
+
+  const ctx: HttpContext = {
+    identity,
+    tokens,
+    users,
+    servers,
+    spawnOptions,
+    cookies,
+    get publicOrigin() {
+      return origin.value;
+    },
+    trustForwarded: config.hub.trustForwardedHeaders,
+    firstAdmin: gate,
+    log: log.child({ part: "http" }),
+    version: VERSION,
+    metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+    closeSessionSockets: (key) => proxy.closeSession(key),
+    slowSpawnWaitMs: options.slowSpawnWaitMs ?? 10_000,
+  };
+
+  let frontDoor: FrontDoor | undefined;
+  const app = await buildApp(ctx, {
+    staticDir: defaultStaticDir(),
+    hsts: secure,
+    serverFactory: (handler) => {
+      frontDoor = createFrontDoor({ proxy, app: handler });
+      return frontDoor.server;
+    },
+  });
+
+  // Routes are rebuilt from the store, and interrupted launches adopted, before we take traffic.
+  await servers.reconcile();
+  await app.listen({ port: config.hub.port, host: config.hub.host });
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : config.hub.port;
+  if (!config.hub.publicUrl) {
+    origin.value = `http://${config.hub.host.includes(":") ? `[${config.hub.host}]` : config.hub.host}:${port}`;
+    allowedOrigins.splice(0, allowedOrigins.length, origin.value);
+  }
+  servers.startMonitor();
+
+  const flushActivity = async () => {
+    const seen = proxy.drainActivity();
+    if (seen.length > 0) {
+      await store.servers.recordActivity(seen.map((a) => ({ serverId: a.serverId, at: a.at })));
+      const byUser = new Map<string, Date>();
+      for (const a of seen) byUser.set(a.userName, a.at);
+      const entries = [];
+      for (const [name, at] of byUser) {
+        const u = await store.users.getByName(name);
+        if (u) entries.push({ userId: u.id, at });
+      }
+      await store.users.recordActivity(entries);
+    }
+    const tokenUse = tokens.drainActivity();
+    if (tokenUse.length > 0) await store.tokens.touch(tokenUse);
+  };
+  const activityTimer = setInterval(() => {
+    flushActivity().catch((err: unknown) => log.warn({ err }, "could not record activity"));
+  }, config.proxy.activityFlushInterval * 1000);
+  activityTimer.unref();
+
+  const url = config.hub.publicUrl ? origin.value : `http://${config.hub.host.includes(":") ? `[${config.hub.host}]` : config.hub.host}:${port}`;
+  log.info({ event: "hub_started", url, dataDir, version: VERSION }, "Slipway is listening");
+
+  return {
+    url,
+    port,
+    firstAdminUrl: firstAdminSecret ? `${origin.value}/hub/first-admin/${firstAdminSecret}` : undefined,
+    log,
+    async close() {
+      clearInterval(activityTimer);
+      await servers.close();
+      await flushActivity().catch(() => undefined);
+      frontDoor?.closeAll();
+      await app.close();
+      await store.close();
+      logger.flush();
+    },
+  };
+}

@@ -1,0 +1,269 @@
+import type { IncomingMessage } from "node:http";
+import { TLSSocket } from "node:tls";
+
+export interface HeaderRewriterOptions {
+  /** Cookies of the hub (session, XSRF): the user's server must never see them. */
+  readonly hubCookieNames: readonly string[];
+  /**
+   * Keep the client's `X-Forwarded-*`/`Forwarded` and append to `X-Forwarded-For`: only when
+   * a front proxy that overwrites them is the sole peer.
+   */
+  readonly trustForwarded: boolean;
+}
+
+/** Headers for the request to the user's server, as a flat `rawHeaders`-style list. */
+export interface ForwardHeaders {
+  readonly list: string[];
+  readonly hasBody: boolean;
+}
+
+// What to do with a request header, by lower-case name. Anything not listed passes through.
+const DROP = 1;
+const HOST = 2;
+const COOKIE = 3;
+const CONNECTION = 4;
+const UPGRADE = 5;
+const CONTENT_LENGTH = 6;
+const TRANSFER_ENCODING = 7;
+const FORWARDED_FOR = 8;
+const FORWARDED_PROTO = 9;
+const FORWARDED_HOST = 10;
+const FORWARDED_PORT = 11;
+const FORWARDED = 12;
+
+const REQUEST_HEADERS: ReadonlyMap<string, number> = new Map([
+  // Hop-by-hop (RFC 9110 7.6.1) and proxy credentials.
+  ["keep-alive", DROP],
+  ["proxy-connection", DROP],
+  ["proxy-authorization", DROP],
+  ["te", DROP],
+  ["trailer", DROP],
+  ["http2-settings", DROP],
+  // Node has already answered `100-continue` to the client; the body follows regardless.
+  ["expect", DROP],
+  // The caller's hub credential; the server's own token replaces it.
+  ["authorization", DROP],
+  ["host", HOST],
+  ["cookie", COOKIE],
+  ["connection", CONNECTION],
+  ["upgrade", UPGRADE],
+  ["content-length", CONTENT_LENGTH],
+  ["transfer-encoding", TRANSFER_ENCODING],
+  ["x-forwarded-for", FORWARDED_FOR],
+  ["x-forwarded-proto", FORWARDED_PROTO],
+  ["x-forwarded-host", FORWARDED_HOST],
+  ["x-forwarded-port", FORWARDED_PORT],
+  ["forwarded", FORWARDED],
+]);
+
+const RESPONSE_HOP_BY_HOP: ReadonlySet<string> = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/** `Connection` tokens that are not header names. */
+const CONNECTION_OPTIONS: ReadonlySet<string> = new Set(["keep-alive", "close", "upgrade", ""]);
+
+function portOf(host: string, https: boolean): string {
+  const colon = host.lastIndexOf(":");
+  // An IPv6 literal is bracketed; a colon inside the brackets is not a port separator.
+  if (colon > host.lastIndexOf("]")) return host.slice(colon + 1);
+  return https ? "443" : "80";
+}
+
+/** Header names a `Connection` header declares hop-by-hop, beyond the usual options. */
+function connectionHeaderNames(value: string): Set<string> | undefined {
+  let names: Set<string> | undefined;
+  for (const token of value.split(",")) {
+    const name = token.trim().toLowerCase();
+    if (CONNECTION_OPTIONS.has(name)) continue;
+    names ??= new Set();
+    names.add(name);
+  }
+  return names;
+}
+
+function withoutNames(list: string[], names: ReadonlySet<string>): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i + 1 < list.length; i += 2) {
+    const name = list[i];
+    const value = list[i + 1];
+    if (name === undefined || value === undefined || names.has(name.toLowerCase())) continue;
+    kept.push(name, value);
+  }
+  return kept;
+}
+
+/**
+ * Rewrites headers between the client and a user's server. Works on `rawHeaders` so that
+ * names keep their case and repeated headers stay repeated, without building header objects.
+ */
+export class HeaderRewriter {
+  private readonly hubCookies: ReadonlySet<string>;
+  private readonly hubCookieNames: readonly string[];
+  private readonly trustForwarded: boolean;
+
+  constructor(options: HeaderRewriterOptions) {
+    this.hubCookieNames = [...options.hubCookieNames];
+    this.hubCookies = new Set(this.hubCookieNames);
+    this.trustForwarded = options.trustForwarded;
+  }
+
+  /**
+   * The headers for the user's server: hop-by-hop headers, the caller's `Authorization` and
+   * the hub's cookies removed; the server's token and `X-Forwarded-*` added; `Host` kept as
+   * the client sent it, because Jupyter compares a websocket's `Origin` with `Host`.
+   */
+  forRequest(req: IncomingMessage, token: string, upgrade: boolean): ForwardHeaders {
+    const raw = req.rawHeaders;
+    let list: string[] = [];
+    let host: string | undefined;
+    let connection: string | undefined;
+    let upgradeProtocol: string | undefined;
+    let forwardedFor: string | undefined;
+    // Bit set of trusted X-Forwarded-Proto/Host/Port headers the client sent.
+    let trustedSeen = 0;
+    let hasBody = false;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = raw[i];
+      const value = raw[i + 1];
+      if (name === undefined || value === undefined) continue;
+      const kind = REQUEST_HEADERS.get(name.toLowerCase());
+      switch (kind) {
+        case undefined:
+          list.push(name, value);
+          break;
+        case DROP:
+          break;
+        case HOST:
+          host = value;
+          list.push(name, value);
+          break;
+        case COOKIE: {
+          const kept = this.withoutHubCookies(value);
+          if (kept !== "") list.push(name, kept);
+          break;
+        }
+        case CONNECTION:
+          connection = connection === undefined ? value : `${connection}, ${value}`;
+          break;
+        case UPGRADE:
+          upgradeProtocol = value;
+          break;
+        case CONTENT_LENGTH:
+          if (value !== "0") hasBody = true;
+          list.push(name, value);
+          break;
+        case TRANSFER_ENCODING:
+          // Node re-frames the body it pipes; passing the client's framing on would double it.
+          hasBody = true;
+          break;
+        case FORWARDED_FOR:
+          if (this.trustForwarded)
+            forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
+          break;
+        case FORWARDED_PROTO:
+        case FORWARDED_HOST:
+        case FORWARDED_PORT:
+          if (this.trustForwarded) {
+            trustedSeen |= 1 << (kind - FORWARDED_PROTO);
+            list.push(name, value);
+          }
+          break;
+        case FORWARDED:
+          if (this.trustForwarded) list.push(name, value);
+          break;
+      }
+    }
+    if (connection !== undefined) {
+      const named = connectionHeaderNames(connection);
+      if (named !== undefined) list = withoutNames(list, named);
+    }
+    const https = req.socket instanceof TLSSocket;
+    const peer = req.socket.remoteAddress;
+    if (peer !== undefined) {
+      list.push("X-Forwarded-For", forwardedFor === undefined ? peer : `${forwardedFor}, ${peer}`);
+    }
+    if ((trustedSeen & 1) === 0) list.push("X-Forwarded-Proto", https ? "https" : "http");
+    if (host !== undefined) {
+      if ((trustedSeen & 2) === 0) list.push("X-Forwarded-Host", host);
+      if ((trustedSeen & 4) === 0) list.push("X-Forwarded-Port", portOf(host, https));
+    }
+    list.push("Authorization", `token ${token}`);
+    if (upgrade && upgradeProtocol !== undefined)
+      list.push("Connection", "Upgrade", "Upgrade", upgradeProtocol);
+    return { list, hasBody };
+  }
+
+  /** The response headers for the client: hop-by-hop headers and hub cookies set by the server removed. */
+  forResponse(raw: readonly string[]): string[] {
+    let list: string[] = [];
+    let connection: string | undefined;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = raw[i];
+      const value = raw[i + 1];
+      if (name === undefined || value === undefined) continue;
+      const lower = name.toLowerCase();
+      if (lower === "connection") connection = value;
+      if (RESPONSE_HOP_BY_HOP.has(lower) || (lower === "set-cookie" && this.setsHubCookie(value))) continue;
+      list.push(name, value);
+    }
+    if (connection !== undefined) {
+      const named = connectionHeaderNames(connection);
+      if (named !== undefined) list = withoutNames(list, named);
+    }
+    return list;
+  }
+
+  /** The `101` headers for the client, which must keep `Upgrade` and `Connection`. */
+  forUpgradeResponse(raw: readonly string[]): string[] {
+    const list: string[] = [];
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = raw[i];
+      const value = raw[i + 1];
+      if (name === undefined || value === undefined) continue;
+      if (name.toLowerCase() === "set-cookie" && this.setsHubCookie(value)) continue;
+      list.push(name, value);
+    }
+    return list;
+  }
+
+  /**
+   * A user's server could otherwise plant a session cookie of its choosing in the browsers
+   * of everyone who opens it (login fixation from a shared server).
+   */
+  private setsHubCookie(setCookie: string): boolean {
+    const equals = setCookie.indexOf("=");
+    return this.hubCookies.has((equals === -1 ? setCookie : setCookie.slice(0, equals)).trim());
+  }
+
+  /**
+   * Cookie names are case-sensitive (RFC 6265), as is the hub's own parser, so a look-alike in
+   * another case is not the hub's cookie. Every copy of a name goes, tossed duplicates included.
+   */
+  private withoutHubCookies(cookie: string): string {
+    let mentioned = false;
+    for (const name of this.hubCookieNames) {
+      if (cookie.includes(name)) {
+        mentioned = true;
+        break;
+      }
+    }
+    if (!mentioned) return cookie;
+    let kept = "";
+    for (const part of cookie.split(";")) {
+      const pair = part.trim();
+      if (pair === "") continue;
+      const equals = pair.indexOf("=");
+      if (this.hubCookies.has((equals === -1 ? pair : pair.slice(0, equals)).trim())) continue;
+      kept = kept === "" ? pair : `${kept}; ${pair}`;
+    }
+    return kept;
+  }
+}

@@ -1,0 +1,177 @@
+import {
+  Agent,
+  ClientRequest,
+  type IncomingMessage,
+  type RequestOptions,
+  type ServerResponse,
+} from "node:http";
+import { gateFailure } from "./gate-failure.js";
+import { replyWithError } from "./gate-replies.js";
+import { statusClass } from "./proxy-metrics.js";
+import type { TargetContext } from "./target-context.js";
+import type { ProxyRoute } from "./types.js";
+
+const SERVER_UNREACHABLE = gateFailure("server_unreachable");
+
+/**
+ * One request to a user's server. The listeners are shared functions that find their state
+ * on `this`, so forwarding allocates no closures beyond the one that watches the client.
+ */
+class TargetRequest extends ClientRequest {
+  response: IncomingMessage | undefined;
+  /** Answered already (error page, or a retry took over): `close` must not touch the client. */
+  settled = false;
+  /** The client went away first; errors that follow are ours, not the server's. */
+  abandoned = false;
+
+  constructor(
+    readonly forwarder: HttpForwarder,
+    readonly clientRequest: IncomingMessage,
+    readonly clientResponse: ServerResponse,
+    readonly route: ProxyRoute,
+    readonly retryable: boolean,
+    options: RequestOptions,
+  ) {
+    super(options);
+    this.on("response", onTargetResponse);
+    this.on("error", onTargetError);
+    this.on("close", onTargetClose);
+    clientResponse.once("close", this.onClientClose);
+  }
+
+  private readonly onClientClose = (): void => {
+    if (this.clientResponse.writableEnded) return;
+    this.abandoned = true;
+    this.destroy();
+  };
+}
+
+function onTargetResponse(this: TargetRequest, response: IncomingMessage): void {
+  this.response = response;
+  this.forwarder.relay(this, response);
+}
+
+function onTargetError(this: TargetRequest, error: Error): void {
+  this.forwarder.fail(this, error);
+}
+
+function onTargetClose(this: TargetRequest): void {
+  if (this.settled || this.abandoned) return;
+  // The server closed before the whole response arrived: cut the client off too, so it
+  // sees a broken response rather than a short one that looks complete.
+  if (this.response === undefined || !this.response.complete) this.clientResponse.destroy();
+}
+
+export interface HttpForwarderOptions {
+  readonly context: TargetContext;
+  /** Connections kept per user's server; further requests queue. */
+  readonly maxSocketsPerTarget: number;
+}
+
+/** Forwards HTTP requests to users' servers over pooled keep-alive connections, streaming both ways. */
+export class HttpForwarder {
+  private readonly agent: Agent;
+  private readonly context: TargetContext;
+
+  constructor(options: HttpForwarderOptions) {
+    this.context = options.context;
+    this.agent = new Agent({
+      keepAlive: true,
+      maxSockets: options.maxSocketsPerTarget,
+      maxFreeSockets: options.maxSocketsPerTarget,
+      scheduling: "lifo",
+    });
+  }
+
+  /** `url` is the canonical path and query: exactly what was routed on. */
+  forward(req: IncomingMessage, res: ServerResponse, route: ProxyRoute, url: string, retried = false): void {
+    const headers = this.context.rewriter.forRequest(req, route.token, false);
+    const method = req.method ?? "GET";
+    let target: TargetRequest;
+    try {
+      target = new TargetRequest(
+        this,
+        req,
+        res,
+        route,
+        // A reused keep-alive connection may have been closed by the server just as we sent;
+        // a request with no body and no side effects can then be sent once more.
+        !retried && !headers.hasBody && (method === "GET" || method === "HEAD" || method === "OPTIONS"),
+        {
+          host: route.target.host,
+          port: route.target.port,
+          method,
+          path: url,
+          headers: headers.list,
+          agent: this.agent,
+          setHost: false,
+        },
+      );
+    } catch (error) {
+      // Node refuses a header value or path it would not put on the wire.
+      replyWithError(
+        req,
+        res,
+        gateFailure("bad_request", error instanceof Error ? error.message : undefined),
+      );
+      this.context.metrics.request("4xx");
+      return;
+    }
+    if (headers.hasBody) req.pipe(target);
+    else target.end();
+  }
+
+  relay(target: TargetRequest, response: IncomingMessage): void {
+    const res = target.clientResponse;
+    if (res.destroyed) {
+      target.abandoned = true;
+      target.destroy();
+      return;
+    }
+    const status = response.statusCode ?? 502;
+    try {
+      res.writeHead(status, response.statusMessage, this.context.rewriter.forResponse(response.rawHeaders));
+    } catch (error) {
+      target.settled = true;
+      target.destroy();
+      this.context.reportTargetError(target.route, error instanceof Error ? error : new Error(String(error)));
+      replyWithError(target.clientRequest, res, SERVER_UNREACHABLE);
+      this.context.metrics.request("5xx");
+      return;
+    }
+    response.pipe(res);
+    // Errors, redirects to login and missing files are not a user at work.
+    if (status < 400) this.context.activity.record(target.route);
+    this.context.metrics.request(statusClass(status));
+  }
+
+  fail(target: TargetRequest, error: Error): void {
+    if (target.abandoned || target.settled) return;
+    const res = target.clientResponse;
+    if (
+      target.retryable &&
+      target.reusedSocket &&
+      target.response === undefined &&
+      !res.headersSent &&
+      "code" in error &&
+      error.code === "ECONNRESET"
+    ) {
+      target.settled = true;
+      this.forward(target.clientRequest, res, target.route, target.path, true);
+      return;
+    }
+    target.settled = true;
+    this.context.reportTargetError(target.route, error);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    replyWithError(target.clientRequest, res, SERVER_UNREACHABLE);
+    this.context.metrics.request("5xx");
+  }
+
+  /** Closes pooled connections; requests in flight end with an error. */
+  close(): void {
+    this.agent.destroy();
+  }
+}

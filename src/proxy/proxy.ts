@@ -1,0 +1,465 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { isSlipwayError } from "../domain/errors.js";
+import { assertServerName } from "../domain/names.js";
+import { ActivityMeter } from "./activity-meter.js";
+import { parseUserPath, type CanonicalUserPath, type RejectedUserPath } from "./canonical-path.js";
+import { gateFailure, type GateFailure } from "./gate-failure.js";
+import { acceptsHtml, redirectTo, refuseUpgrade, replyWithError } from "./gate-replies.js";
+import { HeaderRewriter } from "./header-rewriter.js";
+import { HttpForwarder } from "./http-forwarder.js";
+import { networkErrorCode } from "./known-network-error.js";
+import { defaultNotRunning } from "./not-running.js";
+import { OriginPolicy } from "./origin-policy.js";
+import { nullProxyMetrics, statusClass, type ProxyMetrics } from "./proxy-metrics.js";
+import { RouteTable } from "./route-table.js";
+import type { TargetContext } from "./target-context.js";
+import { TunnelRegistry } from "./tunnel-registry.js";
+import type {
+  ActivityRecord,
+  NotRunningHandler,
+  ProxyAuthenticate,
+  ProxyLog,
+  ProxyPrincipal,
+  ProxyRoute,
+  ResolveMiss,
+} from "./types.js";
+import { WebSocketTunnel } from "./websocket-tunnel.js";
+
+export type {
+  ActivityRecord,
+  NotRunningHandler,
+  ProxyAuthenticate,
+  ProxyLog,
+  ProxyPrincipal,
+  ProxyRoute,
+  ResolveMiss,
+} from "./types.js";
+export type { ProxyMetrics, StatusClass, UpgradeOutcome } from "./proxy-metrics.js";
+export { nullProxyMetrics } from "./proxy-metrics.js";
+export { defaultNotRunning } from "./not-running.js";
+export type { RouteTable } from "./route-table.js";
+
+export interface ProxyOptions {
+  readonly authenticate: ProxyAuthenticate;
+  /** Asked once per route miss; a route it returns is cached in `routes`. */
+  readonly resolveMiss: ResolveMiss;
+  /** Origins whose pages may send cookie-authenticated writes and websockets, e.g. `http://127.0.0.1:8000`. */
+  readonly allowedOrigins: readonly string[];
+  /** The hub's cookie names, stripped before forwarding. */
+  readonly hubCookieNames: readonly string[];
+  /** The clock that stamps activity. */
+  readonly now: () => Date;
+  /** Keep the client's `X-Forwarded-*` headers: only behind a front proxy that overwrites them. */
+  readonly trustForwarded?: boolean;
+  /** Answers requests for servers without a route; defaults to {@link defaultNotRunning}. */
+  readonly notRunning?: NotRunningHandler;
+  /** Told when a routed server did not answer, so the hub can check whether it still runs. */
+  readonly onTargetError?: (route: ProxyRoute, error: Error) => void;
+  readonly metrics?: ProxyMetrics;
+  readonly log?: ProxyLog;
+  /** Where unauthenticated browsers are sent, with `?next=`. Default `/hub/login`. */
+  readonly loginPath?: string;
+  /** Pooled keep-alive connections per user's server. Default 256. */
+  readonly maxSocketsPerTarget?: number;
+}
+
+const silentLog: ProxyLog = Object.freeze({ warn(): void {}, error(): void {} });
+
+const NOT_AUTHENTICATED = gateFailure("not_authenticated");
+const FORBIDDEN = gateFailure("forbidden", "You may not use this server.");
+const CROSS_ORIGIN = gateFailure("cross_origin");
+const NOT_FOUND = gateFailure("not_found");
+const NOT_RUNNING = gateFailure("server_not_running");
+const NOT_WEBSOCKET = gateFailure("bad_request", "Only websocket upgrades are proxied.");
+const INTERNAL = gateFailure("internal");
+
+function pathFailure(rejection: RejectedUserPath): GateFailure {
+  return rejection.code === "not_found" ? NOT_FOUND : gateFailure("bad_request", rejection.reason);
+}
+
+/** The segment after the owner, if it may name a named server (reserved names never do). */
+function namedServerCandidate(next: string): string | undefined {
+  if (next === "") return undefined;
+  try {
+    assertServerName(next);
+    return next;
+  } catch {
+    return undefined;
+  }
+}
+
+function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  const upgrade = req.headers.upgrade;
+  return req.method === "GET" && upgrade !== undefined && upgrade.toLowerCase() === "websocket";
+}
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
+/**
+ * The gate to users' servers (architecture invariant 6): every `/user/...` request and
+ * websocket is parsed once into its canonical path, authenticated, origin-checked and
+ * authorized before anything reaches a server; then forwarded on that same path with the
+ * server's token in place of the caller's credentials. With the route and the credential
+ * cached, a request passes without a single await.
+ */
+export class Proxy {
+  readonly routes: RouteTable;
+
+  private readonly authenticate: ProxyAuthenticate;
+  private readonly resolveMiss: ResolveMiss;
+  private readonly notRunning: NotRunningHandler;
+  private readonly onTargetError: ((route: ProxyRoute, error: Error) => void) | undefined;
+  private readonly metrics: ProxyMetrics;
+  private readonly log: ProxyLog;
+  private readonly loginPath: string;
+  private readonly origins: OriginPolicy;
+  private readonly activity: ActivityMeter;
+  private readonly tunnels = new TunnelRegistry();
+  private readonly context: TargetContext;
+  private readonly forwarder: HttpForwarder;
+  /** Store look-ups in flight, so a burst of requests for one stopped route asks once. */
+  private readonly pendingMisses = new Map<string, Promise<ProxyRoute | undefined>>();
+
+  constructor(options: ProxyOptions) {
+    this.authenticate = options.authenticate;
+    this.resolveMiss = options.resolveMiss;
+    this.notRunning = options.notRunning ?? defaultNotRunning;
+    this.onTargetError = options.onTargetError;
+    this.metrics = options.metrics ?? nullProxyMetrics;
+    this.log = options.log ?? silentLog;
+    this.loginPath = options.loginPath ?? "/hub/login";
+    this.origins = new OriginPolicy(options.allowedOrigins);
+    this.activity = new ActivityMeter(options.now);
+    this.routes = new RouteTable((route) => this.tunnels.closeServer(route.serverId));
+    this.context = {
+      rewriter: new HeaderRewriter({
+        hubCookieNames: options.hubCookieNames,
+        trustForwarded: options.trustForwarded ?? false,
+      }),
+      activity: this.activity,
+      metrics: this.metrics,
+      reportTargetError: (route, error) => this.reportTargetError(route, error),
+    };
+    this.forwarder = new HttpForwarder({
+      context: this.context,
+      maxSocketsPerTarget: options.maxSocketsPerTarget ?? 256,
+    });
+  }
+
+  /** Number of open websockets. */
+  get openWebSockets(): number {
+    return this.tunnels.size;
+  }
+
+  /** The `request` listener for URLs starting with `/user/`. */
+  handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    const path = parseUserPath(req.url ?? "");
+    if (!path.ok) {
+      this.refuse(req, res, pathFailure(path));
+      return;
+    }
+    let principal: ProxyPrincipal | null | Promise<ProxyPrincipal | null>;
+    try {
+      principal = this.authenticate(req);
+    } catch (error) {
+      this.failRequest(req, res, error);
+      return;
+    }
+    if (principal instanceof Promise) {
+      principal.then(
+        (resolved) => this.admitRequest(req, res, path, resolved),
+        (error: unknown) => this.failRequest(req, res, error),
+      );
+      return;
+    }
+    this.admitRequest(req, res, path, principal);
+  }
+
+  /** The `upgrade` listener for URLs starting with `/user/`. Nothing is upgraded before the gate passes. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Node removed its own error listener when it handed the socket over.
+    socket.on("error", destroyOnError);
+    const path = parseUserPath(req.url ?? "");
+    if (!path.ok) {
+      this.refuseUpgrade(socket, pathFailure(path));
+      return;
+    }
+    if (!isWebSocketUpgrade(req)) {
+      this.refuseUpgrade(socket, NOT_WEBSOCKET);
+      return;
+    }
+    let principal: ProxyPrincipal | null | Promise<ProxyPrincipal | null>;
+    try {
+      principal = this.authenticate(req);
+    } catch (error) {
+      this.failUpgrade(socket, error);
+      return;
+    }
+    if (principal instanceof Promise) {
+      principal.then(
+        (resolved) => this.admitUpgrade(req, socket, head, path, resolved),
+        (error: unknown) => this.failUpgrade(socket, error),
+      );
+      return;
+    }
+    this.admitUpgrade(req, socket, head, path, principal);
+  }
+
+  /** Closes the websockets opened with this session or token (sign-out, revocation). */
+  closeSession(sessionKey: string): number {
+    return this.tunnels.closeSession(sessionKey);
+  }
+
+  /** Closes the websockets the user opened and those into the user's servers (disable, delete). */
+  closeUser(userName: string): number {
+    return this.tunnels.closeUser(userName);
+  }
+
+  /** Activity since the last call, one record per server; the hub writes it to the store. */
+  drainActivity(): ActivityRecord[] {
+    return this.activity.drain();
+  }
+
+  /** Closes every websocket and pooled connection. */
+  close(): void {
+    this.tunnels.closeAll();
+    this.forwarder.close();
+  }
+
+  private admitRequest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: CanonicalUserPath,
+    principal: ProxyPrincipal | null,
+  ): void {
+    if (res.writableEnded || res.destroyed) return;
+    if (principal === null) {
+      this.refuseUnauthenticated(req, res, path);
+      return;
+    }
+    if (principal.via === "cookie" && !this.origins.allowsRequest(req)) {
+      this.refuse(req, res, CROSS_ORIGIN);
+      return;
+    }
+    const route = this.routes.match(path.owner, path.next);
+    if (route === undefined) {
+      this.resolveForRequest(req, res, path, principal);
+      return;
+    }
+    if (!principal.mayAccess(route.owner, route.serverName)) {
+      this.refuse(req, res, FORBIDDEN);
+      return;
+    }
+    this.forwarder.forward(req, res, route, path.url);
+  }
+
+  private resolveForRequest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: CanonicalUserPath,
+    principal: ProxyPrincipal,
+  ): void {
+    const candidate = namedServerCandidate(path.next);
+    if (!this.mayAccessAny(principal, path.owner, candidate)) {
+      this.refuse(req, res, FORBIDDEN);
+      return;
+    }
+    this.resolve(path.owner, candidate).then(
+      (route) => {
+        if (res.writableEnded || res.destroyed) return;
+        if (route === undefined) {
+          this.replyNotRunning(req, res, path.owner, candidate ?? "", principal);
+        } else if (!principal.mayAccess(route.owner, route.serverName)) {
+          this.refuse(req, res, FORBIDDEN);
+        } else {
+          this.forwarder.forward(req, res, route, path.url);
+        }
+      },
+      (error: unknown) => this.failRequest(req, res, error),
+    );
+  }
+
+  private replyNotRunning(
+    req: IncomingMessage,
+    res: ServerResponse,
+    owner: string,
+    serverName: string,
+    principal: ProxyPrincipal,
+  ): void {
+    if (!principal.mayAccess(owner, serverName)) {
+      this.refuse(req, res, FORBIDDEN);
+      return;
+    }
+    res.once("finish", () => this.metrics.request(statusClass(res.statusCode)));
+    try {
+      const done = this.notRunning(req, res, owner, serverName);
+      if (done instanceof Promise) done.catch((error: unknown) => this.failRequest(req, res, error));
+    } catch (error) {
+      this.failRequest(req, res, error);
+    }
+  }
+
+  private refuseUnauthenticated(req: IncomingMessage, res: ServerResponse, path: CanonicalUserPath): void {
+    if ((req.method === "GET" || req.method === "HEAD") && acceptsHtml(req)) {
+      // `path.url` starts with `/user/`, so `next` stays on this site.
+      redirectTo(res, `${this.loginPath}?next=${encodeURIComponent(path.url)}`);
+      this.metrics.request("3xx");
+      return;
+    }
+    this.refuse(req, res, NOT_AUTHENTICATED);
+  }
+
+  private refuse(req: IncomingMessage, res: ServerResponse, failure: GateFailure): void {
+    replyWithError(req, res, failure);
+    this.metrics.request(statusClass(failure.status));
+  }
+
+  private failRequest(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+    this.refuse(req, res, this.failureOf(error));
+  }
+
+  private admitUpgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    path: CanonicalUserPath,
+    principal: ProxyPrincipal | null,
+  ): void {
+    if (socket.destroyed) return;
+    if (principal === null) {
+      this.refuseUpgrade(socket, NOT_AUTHENTICATED);
+      return;
+    }
+    if (principal.via === "cookie" && !this.origins.allowsUpgrade(req)) {
+      this.refuseUpgrade(socket, CROSS_ORIGIN);
+      return;
+    }
+    const route = this.routes.match(path.owner, path.next);
+    if (route !== undefined) {
+      this.openTunnel(req, socket, head, path, route, principal);
+      return;
+    }
+    const candidate = namedServerCandidate(path.next);
+    if (!this.mayAccessAny(principal, path.owner, candidate)) {
+      this.refuseUpgrade(socket, FORBIDDEN);
+      return;
+    }
+    this.resolve(path.owner, candidate).then(
+      (resolved) => {
+        if (socket.destroyed) return;
+        if (resolved === undefined) {
+          const serverName = candidate ?? "";
+          this.refuseUpgrade(socket, principal.mayAccess(path.owner, serverName) ? NOT_RUNNING : FORBIDDEN);
+          return;
+        }
+        this.openTunnel(req, socket, head, path, resolved, principal);
+      },
+      (error: unknown) => this.failUpgrade(socket, error),
+    );
+  }
+
+  private openTunnel(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    path: CanonicalUserPath,
+    route: ProxyRoute,
+    principal: ProxyPrincipal,
+  ): void {
+    if (!principal.mayAccess(route.owner, route.serverName)) {
+      this.refuseUpgrade(socket, FORBIDDEN);
+      return;
+    }
+    // Registered before the server answers, so a sign-out during the handshake still closes it.
+    const tunnel = new WebSocketTunnel(socket, route, principal, this.context, this.tunnels);
+    this.tunnels.add(tunnel);
+    tunnel.open(req, path.url, head);
+  }
+
+  private refuseUpgrade(socket: Duplex, failure: GateFailure): void {
+    refuseUpgrade(socket, failure);
+    this.metrics.upgrade("refused");
+  }
+
+  private failUpgrade(socket: Duplex, error: unknown): void {
+    this.refuseUpgrade(socket, this.failureOf(error));
+  }
+
+  private failureOf(error: unknown): GateFailure {
+    if (isSlipwayError(error)) {
+      if (error.status >= 500) this.log.warn({ code: error.code }, error.message);
+      return gateFailure(error.code, error.message);
+    }
+    this.log.error({ err: asError(error) }, "the proxy's gate failed");
+    return INTERNAL;
+  }
+
+  /** Whether the principal may use the default server or the named candidate; checked before asking the store. */
+  private mayAccessAny(principal: ProxyPrincipal, owner: string, candidate: string | undefined): boolean {
+    return (
+      principal.mayAccess(owner, "") || (candidate !== undefined && principal.mayAccess(owner, candidate))
+    );
+  }
+
+  private resolve(owner: string, candidate: string | undefined): Promise<ProxyRoute | undefined> {
+    const key = candidate === undefined ? owner : `${owner}/${candidate}`;
+    let pending = this.pendingMisses.get(key);
+    if (pending === undefined) {
+      pending = this.lookUp(owner, candidate).finally(() => this.pendingMisses.delete(key));
+      this.pendingMisses.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async lookUp(owner: string, candidate: string | undefined): Promise<ProxyRoute | undefined> {
+    const changesBefore = this.routes.changes;
+    const route = await this.resolveMiss(owner, candidate);
+    if (route === undefined) return undefined;
+    // A resolver that answered for someone else's server must not open a way into it.
+    if (route.owner !== owner || (route.serverName !== "" && route.serverName !== candidate)) {
+      this.log.error(
+        { owner, serverName: candidate ?? "", answeredOwner: route.owner, answeredServer: route.serverName },
+        "resolveMiss answered for another server; ignored",
+      );
+      return undefined;
+    }
+    // If the table changed meanwhile (a stop, a restart), the answer may already be stale:
+    // serve this request with it but leave caching to the next miss.
+    if (this.routes.changes === changesBefore) {
+      try {
+        this.routes.setRoute(route);
+      } catch (error) {
+        // Not the caller's fault: a malformed route from the store is the hub's bug (500).
+        throw new Error(`resolveMiss returned an unusable route: ${asError(error).message}`, {
+          cause: error,
+        });
+      }
+    }
+    return route;
+  }
+
+  private reportTargetError(route: ProxyRoute, error: Error): void {
+    const fields = {
+      serverId: route.serverId,
+      owner: route.owner,
+      serverName: route.serverName,
+      target: `${route.target.host}:${route.target.port}`,
+    };
+    const code = networkErrorCode(error);
+    if (code !== undefined) this.log.warn({ ...fields, code }, "user's server did not answer");
+    else this.log.error({ ...fields, err: error }, "proxying to a user's server failed");
+    if (this.onTargetError === undefined) return;
+    try {
+      this.onTargetError(route, error);
+    } catch (hookError) {
+      this.log.error({ err: asError(hookError) }, "onTargetError failed");
+    }
+  }
+}
+
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}

@@ -1,0 +1,76 @@
+import { SlipwayError } from "../domain/errors.js";
+import { assertServerName, assertUserName } from "../domain/names.js";
+import { RouteTrie } from "./route-trie.js";
+import type { ProxyRoute } from "./types.js";
+
+function routeKey(owner: string, serverName: string): string[] {
+  return serverName === "" ? [owner] : [owner, serverName];
+}
+
+function sameDestination(a: ProxyRoute, b: ProxyRoute): boolean {
+  return (
+    a.serverId === b.serverId &&
+    a.target.host === b.target.host &&
+    a.target.port === b.target.port &&
+    a.token === b.token
+  );
+}
+
+/**
+ * The proxy's routes, keyed `[owner]` for a default server and `[owner, serverName]` for a
+ * named one, so a longest-prefix match of `[owner, next segment]` finds the named server when
+ * it is routed and the default server otherwise.
+ */
+export class RouteTable {
+  private readonly trie = new RouteTrie<ProxyRoute>();
+  private changeCount = 0;
+
+  /** `onRetired` hears of every route removed or replaced by one with another destination. */
+  constructor(private readonly onRetired: (route: ProxyRoute) => void) {}
+
+  /** Grows on every change, so a store look-up that raced a change can tell its answer is stale. */
+  get changes(): number {
+    return this.changeCount;
+  }
+
+  get size(): number {
+    return this.trie.size;
+  }
+
+  /** Adds or replaces the route of `route.owner`'s server `route.serverName`. */
+  setRoute(route: ProxyRoute): void {
+    assertUserName(route.owner);
+    assertServerName(route.serverName);
+    const { host, port } = route.target;
+    if (host === "" || !Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new SlipwayError("bad_request", "A route needs a host and a port from 1 to 65535.");
+    }
+    const key = routeKey(route.owner, route.serverName);
+    const previous = this.trie.get(key);
+    this.trie.set(key, route);
+    this.changeCount += 1;
+    if (previous !== undefined && !sameDestination(previous, route)) this.onRetired(previous);
+  }
+
+  /** Returns whether a route was there. Its open websockets are closed. */
+  removeRoute(owner: string, serverName: string): boolean {
+    const removed = this.trie.delete(routeKey(owner, serverName));
+    this.changeCount += 1;
+    if (removed === undefined) return false;
+    this.onRetired(removed);
+    return true;
+  }
+
+  getRoute(owner: string, serverName: string): ProxyRoute | undefined {
+    return this.trie.get(routeKey(owner, serverName));
+  }
+
+  listRoutes(): ProxyRoute[] {
+    return [...this.trie.values()];
+  }
+
+  /** The route for `/user/<owner>/<next>/...`: the named server `next` if routed, else the default server. */
+  match(owner: string, next: string): ProxyRoute | undefined {
+    return this.trie.match(next === "" ? [owner] : [owner, next])?.value;
+  }
+}

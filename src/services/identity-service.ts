@@ -1,0 +1,397 @@
+import { retryAfter } from "../domain/throttle-policy.js";
+import { SlipwayError } from "../domain/errors.js";
+import { assertUserName } from "../domain/names.js";
+import type { Principal } from "../domain/principal.js";
+import { roleScopes } from "../domain/scopes.js";
+import type { Session, SessionStage, User } from "../domain/types.js";
+import type { Clock } from "../ports/clock.js";
+import type { Logger } from "../ports/logger.js";
+import type { PasswordHashing, Sealer, TotpCodes } from "../ports/security.js";
+import type { Store } from "../ports/store.js";
+import { TtlCache } from "./ttl-cache.js";
+
+export interface IdentityPolicy {
+  readonly totp: "required" | "optional";
+  readonly issuer: string;
+  readonly passwordMinLength: number;
+  readonly sessionIdleTimeoutMs: number;
+  readonly sessionMaxAgeMs: number;
+  readonly setupLinkTtlMs: number;
+  readonly cacheTtlMs: number;
+  readonly throttle: { readonly freeFailures: number; readonly baseDelay: number; readonly maxDelay: number };
+}
+
+export interface Randomness {
+  /** A fresh unguessable token (>= 256 bits), URL-safe. */
+  token(): string;
+  sha256(value: string): string;
+}
+
+export interface SignInResult {
+  readonly sessionId: string;
+  readonly session: Session;
+  readonly user: User;
+}
+
+export interface TotpEnrolment {
+  readonly secret: string;
+  readonly uri: string;
+  readonly qrSvg: string;
+  /** The secret sealed together with the user id, carried by the enrolment form. */
+  readonly pending: string;
+}
+
+interface CachedSession {
+  readonly session: Session;
+  readonly user: User;
+  readonly principal: Principal;
+}
+
+/** Minimum gap between two store writes of a session's last-seen time. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+/**
+ * Built-in accounts: passwords, TOTP, sessions and set-up links. Sessions and their ids are
+ * opaque random tokens; only their SHA-256 is stored, so a database dump opens no session.
+ */
+export class IdentityService {
+  readonly #store: Store;
+  readonly #clock: Clock;
+  readonly #hasher: PasswordHashing;
+  readonly #totp: TotpCodes;
+  readonly #sealer: Sealer;
+  readonly #random: Randomness;
+  readonly #policy: IdentityPolicy;
+  readonly #log: Logger;
+  readonly #sessions: TtlCache<CachedSession>;
+  readonly #lastTouch = new Map<string, number>();
+  readonly #sessionEndListeners = new Set<(credentialKey: string, userId: number) => void>();
+
+  constructor(deps: {
+    store: Store;
+    clock: Clock;
+    hasher: PasswordHashing;
+    totp: TotpCodes;
+    sealer: Sealer;
+    random: Randomness;
+    policy: IdentityPolicy;
+    log: Logger;
+  }) {
+    this.#store = deps.store;
+    this.#clock = deps.clock;
+    this.#hasher = deps.hasher;
+    this.#totp = deps.totp;
+    this.#sealer = deps.sealer;
+    this.#random = deps.random;
+    this.#policy = deps.policy;
+    this.#log = deps.log;
+    this.#sessions = new TtlCache({
+      ttlMs: deps.policy.cacheTtlMs,
+      maxEntries: 50_000,
+      now: () => deps.clock.now().getTime(),
+    });
+  }
+
+  get totpRequired(): boolean {
+    return this.#policy.totp === "required";
+  }
+
+  /** Called when sessions end (sign-out, disable) so open websockets can be closed. */
+  onSessionEnd(listener: (credentialKey: string, userId: number) => void): () => void {
+    this.#sessionEndListeners.add(listener);
+    return () => this.#sessionEndListeners.delete(listener);
+  }
+
+  // --- password step -------------------------------------------------------------------------
+
+  async signInWithPassword(name: string, password: string, address: string): Promise<SignInResult> {
+    const userKey = `user:${name.toLowerCase().slice(0, 64)}`;
+    const addressKey = `addr:${address}`;
+    await this.#checkThrottle([userKey, addressKey]);
+    const user = /^[a-z0-9][a-z0-9._-]{0,31}$/.test(name) ? await this.#store.users.getByName(name) : undefined;
+    const credentials = user ? await this.#store.users.getCredentials(user.id) : undefined;
+    let ok = false;
+    if (credentials?.passwordHash) {
+      ok = await this.#hasher.verify(password, credentials.passwordHash);
+    } else {
+      await this.#hasher.verifyDummy();
+    }
+    if (!ok || !user) {
+      await this.#recordFailure([userKey, addressKey]);
+      this.#log.info({ event: "sign_in_failed", user: name.slice(0, 32), address }, "sign-in failed");
+      throw new SlipwayError("invalid_credentials");
+    }
+    if (user.disabled) throw new SlipwayError("user_disabled");
+    await this.#store.throttle.clear(userKey);
+    const stage: SessionStage = user.totpEnrolled ? "totp" : this.totpRequired ? "enrol" : "full";
+    this.#log.info({ event: "password_ok", user: user.name, stage }, "password accepted");
+    return this.#createSession(user, stage);
+  }
+
+  // --- TOTP ----------------------------------------------------------------------------------
+
+  /** Second factor at sign-in: a session at stage "totp" becomes a new session at stage "full". */
+  async completeTotp(sessionId: string, code: string, address: string): Promise<SignInResult> {
+    const current = await this.#loadSession(sessionId);
+    if (!current || current.session.stage !== "totp") throw new SlipwayError("not_authenticated");
+    const user = current.user;
+    const userKey = `totp:${user.id}`;
+    await this.#checkThrottle([userKey, `addr:${address}`]);
+    const credentials = await this.#store.users.getCredentials(user.id);
+    const secret = credentials?.totpSecretSealed ? this.#sealer.open(credentials.totpSecretSealed) : null;
+    const step = secret ? this.#totp.verify(secret, code, this.#clock.now()) : null;
+    // The step is consumed atomically in the store: a code works exactly once, across replicas.
+    if (step === null || !(await this.#store.users.consumeTotpStep(user.id, step))) {
+      await this.#recordFailure([userKey, `addr:${address}`]);
+      this.#log.info({ event: "totp_failed", user: user.name, address }, "one-time code refused");
+      throw new SlipwayError("invalid_totp");
+    }
+    await this.#store.throttle.clear(userKey);
+    await this.#endSession(sessionId);
+    this.#log.info({ event: "sign_in", user: user.name }, "signed in");
+    return this.#createSession(user, "full");
+  }
+
+  async beginTotpEnrolment(user: User): Promise<TotpEnrolment> {
+    const secret = this.#totp.generateSecret();
+    const uri = this.#totp.provisioningUri({ issuer: this.#policy.issuer, account: user.name, secret });
+    const qrSvg = await this.#totp.qrSvg(uri);
+    const pending = this.#sealer.seal(JSON.stringify({ u: user.id, s: secret, t: this.#clock.now().getTime() }));
+    return { secret, uri, qrSvg, pending };
+  }
+
+  /**
+   * Finishes enrolment from a session at stage "enrol" (first sign-in) or "full" (re-enrolment,
+   * which the caller must guard with a fresh password check). Returns a new full session.
+   */
+  async completeTotpEnrolment(sessionId: string, pending: string, code: string): Promise<SignInResult> {
+    const current = await this.#loadSession(sessionId);
+    if (!current || current.session.stage !== "enrol") throw new SlipwayError("not_authenticated");
+    const user = current.user;
+    let secret: string;
+    try {
+      const parsed: unknown = JSON.parse(this.#sealer.open(pending));
+      if (
+        typeof parsed !== "object" ||
+        parsed === null ||
+        !("u" in parsed) ||
+        !("s" in parsed) ||
+        !("t" in parsed) ||
+        parsed.u !== user.id ||
+        typeof parsed.s !== "string" ||
+        typeof parsed.t !== "number" ||
+        this.#clock.now().getTime() - parsed.t > 3_600_000
+      ) {
+        throw new Error("mismatch");
+      }
+      secret = parsed.s;
+    } catch {
+      throw new SlipwayError("validation_failed", "The enrolment expired; start again.");
+    }
+    await this.#checkThrottle([`totp:${user.id}`]);
+    const step = this.#totp.verify(secret, code, this.#clock.now());
+    if (step === null) {
+      await this.#recordFailure([`totp:${user.id}`]);
+      throw new SlipwayError("invalid_totp");
+    }
+    await this.#store.users.setTotp(user.id, this.#sealer.seal(secret));
+    await this.#store.users.consumeTotpStep(user.id, step);
+    await this.#endSession(sessionId);
+    this.#log.info({ event: "totp_enrolled", user: user.name }, "authenticator enrolled");
+    const fresh = await this.#store.users.getById(user.id);
+    if (!fresh) throw new SlipwayError("user_not_found");
+    return this.#createSession(fresh, "full");
+  }
+
+  // --- set-up links --------------------------------------------------------------------------
+
+  async createSetupLink(userId: number): Promise<string> {
+    const token = this.#random.token();
+    await this.#store.setupLinks.create({
+      hash: this.#random.sha256(token),
+      userId,
+      expiresAt: new Date(this.#clock.now().getTime() + this.#policy.setupLinkTtlMs),
+    });
+    return token;
+  }
+
+  /** Sets the password through a one-time link and signs the user in (stage enrol or full). */
+  async completeSetup(linkToken: string, password: string): Promise<SignInResult> {
+    this.#checkPasswordPolicy(password);
+    const hash = await this.#hasher.hash(password);
+    const userId = await this.#store.setupLinks.consume(this.#random.sha256(linkToken), this.#clock.now());
+    if (userId === undefined) throw new SlipwayError("setup_link_invalid");
+    const user = await this.#store.users.getById(userId);
+    if (!user) throw new SlipwayError("setup_link_invalid");
+    if (user.disabled) throw new SlipwayError("user_disabled");
+    await this.#store.users.setPassword(user.id, hash);
+    // A set-up link replaces the credentials: it must not leave an old authenticator behind.
+    await this.#store.users.setTotp(user.id, null);
+    await this.#endUserSessions(user.id);
+    const fresh = await this.#store.users.getById(user.id);
+    if (!fresh) throw new SlipwayError("user_not_found");
+    this.#log.info({ event: "setup_completed", user: user.name }, "account set up");
+    return this.#createSession(fresh, this.totpRequired ? "enrol" : "full");
+  }
+
+  /** Creates the first admin from the bootstrap link; refused once any user exists. */
+  async createFirstAdmin(name: string, password: string): Promise<User> {
+    assertUserName(name);
+    this.#checkPasswordPolicy(password);
+    if ((await this.#store.users.count()) > 0) throw new SlipwayError("setup_link_invalid");
+    const hash = await this.#hasher.hash(password);
+    const user = await this.#store.users.create({ name, admin: true });
+    await this.#store.users.setPassword(user.id, hash);
+    this.#log.info({ event: "first_admin_created", user: name }, "first admin created");
+    return user;
+  }
+
+  async signInAfterSetup(user: User): Promise<SignInResult> {
+    return this.#createSession(user, this.totpRequired ? "enrol" : "full");
+  }
+
+  checkPasswordPolicy(password: string): void {
+    this.#checkPasswordPolicy(password);
+  }
+
+  // --- sessions ------------------------------------------------------------------------------
+
+  /**
+   * Resolves a session cookie. Returns synchronously when the session is cached, so the proxy's
+   * hot path has no await; otherwise consults the store once.
+   */
+  resolveSession(sessionId: string): CachedSession | null | Promise<CachedSession | null> {
+    if (sessionId.length === 0 || sessionId.length > 128) return null;
+    const idHash = this.#random.sha256(sessionId);
+    const cached = this.#sessions.get(idHash);
+    if (cached !== undefined) {
+      if (!this.#isLive(cached.session)) return null;
+      this.#maybeTouch(idHash);
+      return cached;
+    }
+    return this.#loadSession(sessionId);
+  }
+
+  async signOut(sessionId: string): Promise<void> {
+    const current = await this.#loadSession(sessionId);
+    await this.#endSession(sessionId);
+    if (current) this.#log.info({ event: "sign_out", user: current.user.name }, "signed out");
+  }
+
+  /** Ends every session of a user (disable, credential reset), on this replica at once. */
+  async endUserSessions(userId: number): Promise<void> {
+    await this.#endUserSessions(userId);
+  }
+
+  async #endUserSessions(userId: number): Promise<void> {
+    await this.#store.sessions.deleteForUser(userId);
+    this.#sessions.deleteWhere((entry) => entry.user.id === userId);
+    for (const listener of this.#sessionEndListeners) listener(`user:${userId}`, userId);
+  }
+
+  forgetUser(userId: number): void {
+    this.#sessions.deleteWhere((entry) => entry.user.id === userId);
+  }
+
+  async #loadSession(sessionId: string): Promise<CachedSession | null> {
+    const idHash = this.#random.sha256(sessionId);
+    const session = await this.#store.sessions.get(idHash);
+    if (!session || !this.#isLive(session)) return null;
+    const user = await this.#store.users.getById(session.userId);
+    if (!user || user.disabled) return null;
+    const entry: CachedSession = {
+      session,
+      user,
+      principal: {
+        user,
+        scopes: roleScopes(user.name, user.admin),
+        via: "cookie",
+        credentialKey: idHash,
+        xsrfToken: session.xsrfToken,
+      },
+    };
+    if (session.stage === "full") this.#sessions.set(idHash, entry);
+    this.#maybeTouch(idHash);
+    return entry;
+  }
+
+  #isLive(session: Session): boolean {
+    const now = this.#clock.now().getTime();
+    if (session.expiresAt.getTime() <= now) return false;
+    const lastSeen = Math.max(session.lastSeenAt.getTime(), this.#lastTouch.get(session.idHash) ?? 0);
+    return now - lastSeen < this.#policy.sessionIdleTimeoutMs;
+  }
+
+  #maybeTouch(idHash: string): void {
+    const now = this.#clock.now().getTime();
+    const last = this.#lastTouch.get(idHash) ?? 0;
+    if (now - last < TOUCH_INTERVAL_MS) return;
+    this.#lastTouch.set(idHash, now);
+    this.#store.sessions.touch(idHash, new Date(now)).catch((err: unknown) => {
+      this.#log.warn({ err }, "could not record session activity");
+    });
+  }
+
+  async #createSession(user: User, stage: SessionStage): Promise<SignInResult> {
+    const sessionId = this.#random.token();
+    const now = this.#clock.now();
+    const session: Session = {
+      idHash: this.#random.sha256(sessionId),
+      userId: user.id,
+      stage,
+      xsrfToken: this.#random.token(),
+      createdAt: now,
+      lastSeenAt: now,
+      expiresAt: new Date(
+        now.getTime() + (stage === "full" ? this.#policy.sessionMaxAgeMs : 15 * 60_000),
+      ),
+    };
+    await this.#store.sessions.create(session);
+    return { sessionId, session, user };
+  }
+
+  async #endSession(sessionId: string): Promise<void> {
+    const idHash = this.#random.sha256(sessionId);
+    const cached = this.#sessions.get(idHash);
+    this.#sessions.delete(idHash);
+    this.#lastTouch.delete(idHash);
+    await this.#store.sessions.delete(idHash);
+    for (const listener of this.#sessionEndListeners) listener(idHash, cached?.user.id ?? -1);
+  }
+
+  // --- throttling ----------------------------------------------------------------------------
+
+  async #checkThrottle(keys: readonly string[]): Promise<void> {
+    const now = this.#clock.now();
+    const policy = {
+      freeFailures: this.#policy.throttle.freeFailures,
+      baseDelaySeconds: this.#policy.throttle.baseDelay,
+      maxDelaySeconds: this.#policy.throttle.maxDelay,
+    };
+    let wait = 0;
+    for (const key of keys) {
+      const entry = await this.#store.throttle.get(key);
+      if (entry) wait = Math.max(wait, retryAfter(entry.lastFailureAt, entry.failures, policy, now));
+    }
+    if (wait > 0) {
+      throw new SlipwayError("too_many_attempts", `Too many failed attempts; try again in ${wait} s.`, {
+        retryAfter: wait,
+      });
+    }
+  }
+
+  async #recordFailure(keys: readonly string[]): Promise<void> {
+    const at = this.#clock.now();
+    for (const key of keys) await this.#store.throttle.recordFailure(key, at);
+  }
+
+  #checkPasswordPolicy(password: string): void {
+    if (password.length < this.#policy.passwordMinLength) {
+      throw new SlipwayError(
+        "validation_failed",
+        `The password must have at least ${this.#policy.passwordMinLength} characters.`,
+      );
+    }
+    if (password.length > 1024) throw new SlipwayError("validation_failed", "The password is too long.");
+  }
+}

@@ -1,0 +1,151 @@
+import { SlipwayError } from "../domain/errors.js";
+import type { Principal } from "../domain/principal.js";
+import { expandRequested, isWithin, parseScope, roleScopes } from "../domain/scopes.js";
+import type { ApiToken, User } from "../domain/types.js";
+import type { Clock } from "../ports/clock.js";
+import type { Logger } from "../ports/logger.js";
+import type { Store } from "../ports/store.js";
+import type { Randomness } from "./identity-service.js";
+import { TtlCache } from "./ttl-cache.js";
+
+export interface NewApiToken {
+  /** Shown once; only its hash is kept. */
+  readonly token: string;
+  readonly model: ApiToken;
+}
+
+const TOKEN_PATTERN = /^slw_[A-Za-z0-9_-]{43}$/;
+
+/** API tokens: `Authorization: token <t>` or `Bearer <t>`, stored as SHA-256 hashes. */
+export class TokenService {
+  readonly #store: Store;
+  readonly #clock: Clock;
+  readonly #random: Randomness;
+  readonly #log: Logger;
+  readonly #maxExpiresInSeconds: number | undefined;
+  readonly #cache: TtlCache<Principal | null>;
+  readonly #touched = new Map<string, Date>();
+
+  constructor(deps: {
+    store: Store;
+    clock: Clock;
+    random: Randomness;
+    log: Logger;
+    maxExpiresInSeconds: number | undefined;
+    cacheTtlMs: number;
+  }) {
+    this.#store = deps.store;
+    this.#clock = deps.clock;
+    this.#random = deps.random;
+    this.#log = deps.log;
+    this.#maxExpiresInSeconds = deps.maxExpiresInSeconds;
+    this.#cache = new TtlCache({
+      ttlMs: deps.cacheTtlMs,
+      maxEntries: 50_000,
+      now: () => deps.clock.now().getTime(),
+    });
+  }
+
+  async create(
+    owner: User,
+    request: { note?: string; scopes?: readonly string[]; expiresIn?: number | null },
+  ): Promise<NewApiToken> {
+    const ownerScopes = roleScopes(owner.name, owner.admin);
+    const requested = expandRequested(request.scopes ?? ["inherit"], owner.name, owner.admin);
+    for (const scope of requested) {
+      if (!parseScope(scope)) {
+        throw new SlipwayError("validation_failed", `Unknown scope: ${scope.slice(0, 64)}`);
+      }
+      if (!isWithin(ownerScopes, scope)) {
+        throw new SlipwayError("forbidden", `A token cannot have a scope its owner lacks: ${scope}`);
+      }
+    }
+    let expiresIn = request.expiresIn ?? null;
+    if (this.#maxExpiresInSeconds !== undefined) {
+      expiresIn = Math.min(expiresIn ?? this.#maxExpiresInSeconds, this.#maxExpiresInSeconds);
+    }
+    const secret = this.#random.token();
+    const token = `slw_${secret}`;
+    const now = this.#clock.now();
+    const model: ApiToken = {
+      id: `t${this.#random.token().slice(0, 15)}`,
+      userId: owner.id,
+      prefix: secret.slice(0, 6),
+      note: (request.note ?? "").slice(0, 200),
+      scopes: [...requested].sort(),
+      createdAt: now,
+      expiresAt: expiresIn === null ? null : new Date(now.getTime() + expiresIn * 1000),
+      lastActivity: null,
+    };
+    await this.#store.tokens.create({ ...model, hash: this.#random.sha256(token) });
+    this.#log.info({ event: "token_created", user: owner.name, tokenId: model.id }, "API token created");
+    return { token, model };
+  }
+
+  /** Parses an Authorization header value; undefined when it carries no token. */
+  static fromHeader(header: string | undefined): string | undefined {
+    if (header === undefined) return undefined;
+    const match = /^(?:token|bearer)\s+(\S+)$/i.exec(header.trim());
+    return match?.[1];
+  }
+
+  /** Synchronous when cached (the proxy's hot path), else one store look-up. */
+  resolve(token: string): Principal | null | Promise<Principal | null> {
+    if (!TOKEN_PATTERN.test(token)) return null;
+    const hash = this.#random.sha256(token);
+    const cached = this.#cache.get(hash);
+    if (cached !== undefined) {
+      if (cached) this.#touch(cached.credentialKey);
+      return cached;
+    }
+    return this.#load(hash);
+  }
+
+  async #load(hash: string): Promise<Principal | null> {
+    const row = await this.#store.tokens.getByHash(hash);
+    let principal: Principal | null = null;
+    if (row && (row.expiresAt === null || row.expiresAt.getTime() > this.#clock.now().getTime())) {
+      const user = await this.#store.users.getById(row.userId);
+      if (user && !user.disabled) {
+        // A token never holds more than its owner holds now (an admin demoted loses them at once).
+        const owner = roleScopes(user.name, user.admin);
+        const scopes = new Set(row.scopes.filter((s) => isWithin(owner, s)));
+        principal = { user, scopes, via: "token", credentialKey: row.id, xsrfToken: null };
+      }
+    }
+    this.#cache.set(hash, principal);
+    if (principal) this.#touch(principal.credentialKey);
+    return principal;
+  }
+
+  #touch(id: string): void {
+    this.#touched.set(id, this.#clock.now());
+  }
+
+  /** Token activity collected since the last call, for a batched store write. */
+  drainActivity(): { id: string; at: Date }[] {
+    const out = [...this.#touched].map(([id, at]) => ({ id, at }));
+    this.#touched.clear();
+    return out;
+  }
+
+  list(owner: User): Promise<ApiToken[]> {
+    return this.#store.tokens.listForUser(owner.id);
+  }
+
+  async get(owner: User, id: string): Promise<ApiToken> {
+    const token = await this.#store.tokens.get(owner.id, id);
+    if (!token) throw new SlipwayError("token_not_found");
+    return token;
+  }
+
+  async revoke(owner: User, id: string): Promise<void> {
+    if (!(await this.#store.tokens.delete(owner.id, id))) throw new SlipwayError("token_not_found");
+    this.#cache.deleteWhere((p) => p !== null && p.credentialKey === id);
+    this.#log.info({ event: "token_revoked", user: owner.name, tokenId: id }, "API token revoked");
+  }
+
+  forgetUser(userId: number): void {
+    this.#cache.deleteWhere((p) => p !== null && p.user.id === userId);
+  }
+}

@@ -1,0 +1,62 @@
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import pino from "pino";
+import { validateConfig } from "../../src/config/load-config.js";
+import type { ConfigInput } from "../../src/config/schema.js";
+import { startHub, type RunningHub } from "../../src/main.js";
+import type { Clock } from "../../src/ports/clock.js";
+
+export const REPO = resolve(import.meta.dirname, "../..");
+/** Every hub a suite starts logs here; the log-secrets suite reads it all at the end. */
+export const LOG_DIR = join(REPO, ".test-logs");
+
+/** Records a secret the tests handled, so the log scan can prove it never reached a log. */
+export function rememberSecret(secret: string): void {
+  mkdirSync(LOG_DIR, { recursive: true });
+  appendFileSync(join(LOG_DIR, "secrets.txt"), `${secret}\n`);
+}
+
+export interface TestHub extends RunningHub {
+  readonly dataDir: string;
+  readonly logFile: string;
+  stop(): Promise<void>;
+}
+
+let counter = 0;
+
+/** Boots a real hub on 127.0.0.1, port 0, with a fresh data directory. */
+export async function startTestHub(
+  input: ConfigInput = {},
+  options: { dataDir?: string; slowSpawnWaitMs?: number; name?: string; clock?: Clock } = {},
+): Promise<TestHub> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "slipway-test-"));
+  mkdirSync(LOG_DIR, { recursive: true });
+  const logFile = join(LOG_DIR, `${options.name ?? "hub"}-${process.pid}-${counter++}.log`);
+  const result = validateConfig({
+    ...input,
+    hub: { host: "127.0.0.1", port: 0, ...input.hub },
+    logging: { level: "debug", ...input.logging },
+  });
+  if (!result.ok) throw new Error(`test configuration is not valid: ${result.errors.join("; ")}`);
+  const hub = await startHub({
+    config: result.config,
+    dataDir,
+    logDestination: pino.destination({ dest: logFile, sync: true }),
+    slowSpawnWaitMs: options.slowSpawnWaitMs ?? 10_000,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  return {
+    ...hub,
+    close: hub.close,
+    dataDir,
+    logFile,
+    async stop() {
+      await hub.close();
+    },
+  };
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
