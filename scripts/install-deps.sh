@@ -39,14 +39,12 @@ quietly() {
   return "$status"
 }
 
-installed() {
-  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'
-}
-
 install_packages() {
-  local missing=() pkg
+  local missing=() pkg present
+  # One dpkg-query for all packages; unknown ones are simply absent from its output.
+  present="$(dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null | awk '$NF == "installed" { print $1 }' || true)"
   for pkg in "$@"; do
-    installed "$pkg" || missing+=("$pkg")
+    grep -qxF "$pkg" <<<"$present" || missing+=("$pkg")
   done
   ((${#missing[@]} > 0)) || return 0
 
@@ -63,6 +61,7 @@ install_packages() {
     printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
     chmod 0755 /usr/sbin/policy-rc.d
     own_policy=1
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   fi
   local status=0
   quietly apt-get update -q || status=$?

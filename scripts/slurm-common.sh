@@ -18,6 +18,16 @@ die() {
   exit 1
 }
 
+# Serialises slurm-up and slurm-down. slurm-up runs slurm-down itself, which then inherits the
+# lock. Every daemon is started with fd 9 closed, or it would hold the lock for its lifetime.
+take_lock() {
+  [[ ${SLIPWAY_SLURM_LOCKED:-} == 1 ]] && return 0
+  mkdir -p /run/lock
+  exec 9>/run/lock/slipway-slurm.lock
+  flock -w 300 9 || die "another slurm-up/slurm-down is still running"
+  export SLIPWAY_SLURM_LOCKED=1
+}
+
 require_root() {
   [[ $(id -u) -eq 0 ]] || die "must run as root"
 }

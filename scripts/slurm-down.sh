@@ -11,6 +11,7 @@ source "$here/slurm-common.sh"
 PATH="$PATH:/usr/sbin"
 
 require_root
+take_lock
 
 no_active_jobs() {
   [[ -z "$(squeue -h -t PENDING,RUNNING,CONFIGURING,COMPLETING,SUSPENDED -o %A 2>/dev/null)" ]]
@@ -26,7 +27,7 @@ cancel_jobs() {
   [[ -n $ids ]] || return 0
   # shellcheck disable=SC2086 # one argument per job id
   scancel $ids >/dev/null 2>&1 || true
-  wait_until 5 "cancelled jobs to end" no_active_jobs || true
+  wait_until 5 "cancelled jobs to end" no_active_jobs 2>/dev/null || true
 }
 
 # Any slurmstepd still running belongs to a job of this cluster (it owns /etc/slurm). slurmstepd
@@ -50,7 +51,7 @@ kill_job_processes() {
   # shellcheck disable=SC2086 # one argument per pid
   kill -TERM $pids 2>/dev/null || true
   # shellcheck disable=SC2086
-  wait_until 3 "job processes to exit" none_alive $pids || true
+  wait_until 3 "job processes to exit" none_alive $pids 2>/dev/null || true
   # shellcheck disable=SC2086
   kill -KILL $pids 2>/dev/null || true
 }

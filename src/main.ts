@@ -14,7 +14,8 @@ import { can, type Principal } from "./domain/principal.js";
 import { buildApp } from "./http/app.js";
 import type { FirstAdminGate, HttpContext } from "./http/context.js";
 import { cookieNames, HUB_COOKIE_NAMES, readCookie } from "./http/cookies.js";
-import { detectJupyterCommand, LocalLauncher } from "./launchers/local-launcher.js";
+import { detectJupyterCommand } from "./launchers/detect-jupyter-command.js";
+import { LocalLauncher } from "./launchers/local-launcher.js";
 import { NodeProcessRunner } from "./launchers/node-process-runner.js";
 import { systemClock, type Clock } from "./ports/clock.js";
 import type { Launcher } from "./ports/launcher.js";
@@ -257,7 +258,12 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   });
 
   const helperArgv = options.helperArgv ?? defaultHelperArgv();
-  const command = config.servers.command ?? detectJupyterCommand(process.env["PATH"] ?? "");
+  const command = config.servers.command ?? detectJupyterCommand(process.env["PATH"]);
+  if (!command) {
+    throw new Error(
+      "No Jupyter found on PATH (looked for jupyter-lab, jupyter-notebook, jupyter-server): install one or set servers.command.",
+    );
+  }
   const runner = new NodeProcessRunner();
   const launchers = new Map<string, Launcher>();
   for (const [name, target] of Object.entries(config.servers.targets)) {

@@ -13,5 +13,11 @@ export async function findServer(req: FindRequest, ctx: HelperContext): Promise<
   const id = await dir.readPid();
   if (id === undefined || !(await ctx.proc.isAlive(id))) return { found: false };
   const port = (await ctx.proc.listeningPorts(id.pid))[0];
-  return { found: true, pid: id.pid, startTime: id.startTime, logPath: dir.logPath, ...(port ? { port } : {}) };
+  return {
+    found: true,
+    pid: id.pid,
+    startTime: id.startTime,
+    logPath: dir.logPath,
+    ...(port ? { port } : {}),
+  };
 }

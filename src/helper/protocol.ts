@@ -39,7 +39,10 @@ export const startRequestSchema = z.strictObject({
   token: z.string().regex(TOKEN),
   command: z.array(z.string().min(1).max(4096).refine(noNul, "must not contain NUL")).min(1).max(256),
   workDir,
-  startTimeoutMs: z.int().min(1).max(24 * 3600 * 1000),
+  startTimeoutMs: z
+    .int()
+    .min(1)
+    .max(24 * 3600 * 1000),
 });
 
 export const findRequestSchema = z.strictObject({ serverId, attemptId: z.uuid() });
@@ -50,7 +53,10 @@ export const stopRequestSchema = z.strictObject({
   serverId,
   pid,
   startTime,
-  graceMs: z.int().min(0).max(10 * 60 * 1000),
+  graceMs: z
+    .int()
+    .min(0)
+    .max(10 * 60 * 1000),
 });
 
 export const logTailRequestSchema = z.strictObject({ serverId, lines: z.int().min(1).max(10_000) });

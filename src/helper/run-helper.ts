@@ -17,7 +17,8 @@ import { ServerDir } from "./server-dir.js";
 import { startServer } from "./start-server.js";
 import { stopServer } from "./stop-server.js";
 
-export type HelperResponse = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: Failure };
+export type HelperResponse =
+  { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: Failure };
 
 export interface HelperOutcome {
   readonly exitCode: number;
@@ -27,7 +28,10 @@ export interface HelperOutcome {
 type Handler = (data: unknown, ctx: HelperContext) => Promise<unknown>;
 
 /** Validates the request for a verb strictly, then runs it. */
-function handler<S extends z.ZodType>(schema: S, run: (req: z.output<S>, ctx: HelperContext) => Promise<unknown>): Handler {
+function handler<S extends z.ZodType>(
+  schema: S,
+  run: (req: z.output<S>, ctx: HelperContext) => Promise<unknown>,
+): Handler {
   return async (data, ctx) => {
     const parsed = schema.safeParse(data);
     if (!parsed.success) {
@@ -59,9 +63,16 @@ function failed(code: Failure["code"], message: string, logTail?: string): Helpe
 }
 
 /** Runs one verb on one JSON request and says what to print and how to exit. Never throws. */
-export async function runHelper(verb: string | undefined, input: string, ctx: HelperContext): Promise<HelperOutcome> {
+export async function runHelper(
+  verb: string | undefined,
+  input: string,
+  ctx: HelperContext,
+): Promise<HelperOutcome> {
   if (verb === undefined || !isVerb(verb)) {
-    return failed("bad_request", `Unknown verb ${JSON.stringify(verb ?? "")}; one of: ${Object.keys(verbs).join(", ")}.`);
+    return failed(
+      "bad_request",
+      `Unknown verb ${JSON.stringify(verb ?? "")}; one of: ${Object.keys(verbs).join(", ")}.`,
+    );
   }
   let data: unknown;
   try {

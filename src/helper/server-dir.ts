@@ -101,7 +101,11 @@ export class ServerDir {
   }
 
   async writePid(id: ProcessIdentity): Promise<void> {
-    await writeFileAtomic(this.pidPath, JSON.stringify({ pid: id.pid, startTime: id.startTime }) + "\n", 0o600);
+    await writeFileAtomic(
+      this.pidPath,
+      JSON.stringify({ pid: id.pid, startTime: id.startTime }) + "\n",
+      0o600,
+    );
   }
 
   async readPid(): Promise<ProcessIdentity | undefined> {

@@ -50,7 +50,8 @@ export async function startServer(req: StartRequest, ctx: HelperContext): Promis
 
   const cwd = expandWorkDir(req.workDir, ctx.user.home);
   const cwdStat = await stat(cwd).catch(() => undefined);
-  if (!cwdStat?.isDirectory()) throw new HelperFailure("failed", `The working directory ${cwd} does not exist.`);
+  if (!cwdStat?.isDirectory())
+    throw new HelperFailure("failed", `The working directory ${cwd} does not exist.`);
 
   await dir.resetRuntime();
   await dir.writeConfig(
@@ -70,7 +71,12 @@ export async function startServer(req: StartRequest, ctx: HelperContext): Promis
   }
 }
 
-async function launch(req: StartRequest, dir: ServerDir, cwd: string, ctx: HelperContext): Promise<StartResult> {
+async function launch(
+  req: StartRequest,
+  dir: ServerDir,
+  cwd: string,
+  ctx: HelperContext,
+): Promise<StartResult> {
   const [file, ...args] = req.command;
   if (file === undefined) throw new HelperFailure("bad_request", "The command is empty.");
   const log = await open(dir.logPath, "w", 0o600);
@@ -88,7 +94,7 @@ async function launch(req: StartRequest, dir: ServerDir, cwd: string, ctx: Helpe
     throw err;
   }
   // Listeners go on before the first await: "spawn" and "error" fire on the next tick.
-  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  let exited: ExitStatus | undefined;
   const exit = new Promise<void>((resolve) => {
     child.once("exit", (code, signal) => {
       exited = { code, signal };
@@ -97,19 +103,31 @@ async function launch(req: StartRequest, dir: ServerDir, cwd: string, ctx: Helpe
   });
   const spawned = new Promise<number | undefined>((resolve, reject) => {
     child.once("spawn", () => resolve(child.pid));
-    child.once("error", (err) => reject(new HelperFailure("failed", `Could not run ${file}: ${err.message}`)));
+    child.once("error", (err) =>
+      reject(new HelperFailure("failed", `Could not run ${file}: ${err.message}`)),
+    );
   });
-  // The child holds its own copy of the descriptor.
-  await log.close();
-  const pid = await spawned;
+  let pid;
+  try {
+    pid = await spawned;
+  } finally {
+    // The child holds its own copy of the descriptor.
+    await log.close();
+  }
   child.unref();
+  const exitedEarly = async () => {
+    await exit;
+    return new HelperFailure(
+      "exited",
+      `The server process ${describeExit(exited)} before it listened.`,
+      await tail(dir, req),
+    );
+  };
 
   // The start time recorded next to the pid is what tells this process from a later one that
   // reuses the number. A process already exited and reaped has nothing to record.
   const st = pid === undefined ? undefined : await ctx.proc.stat(pid);
-  if (pid === undefined || st === undefined) {
-    throw new HelperFailure("exited", "The server process exited at once.", await tail(dir, req));
-  }
+  if (pid === undefined || st === undefined) throw await exitedEarly();
   const identity = { pid, startTime: st.startTime };
   await dir.writePid(identity);
 
@@ -119,10 +137,7 @@ async function launch(req: StartRequest, dir: ServerDir, cwd: string, ctx: Helpe
     if (port !== undefined) {
       return { pid, startTime: identity.startTime, port, logPath: dir.logPath, dir: dir.dir };
     }
-    if (exited !== undefined) {
-      const how = exited.signal !== null ? `was killed by ${exited.signal}` : `exited with code ${exited.code}`;
-      throw new HelperFailure("exited", `The server process ${how} before it listened.`, await tail(dir, req));
-    }
+    if (exited !== undefined) throw await exitedEarly();
     if (ctx.now() >= deadline) {
       // startServer stops the process when this throws.
       throw new HelperFailure(
@@ -133,6 +148,16 @@ async function launch(req: StartRequest, dir: ServerDir, cwd: string, ctx: Helpe
     }
     await Promise.race([ctx.sleep(LISTEN_POLL_MS), exit]);
   }
+}
+
+interface ExitStatus {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+function describeExit(status: ExitStatus | undefined): string {
+  if (status === undefined) return "exited";
+  return status.signal !== null ? `was killed by ${status.signal}` : `exited with code ${status.code}`;
 }
 
 function tail(dir: ServerDir, req: StartRequest): Promise<string> {

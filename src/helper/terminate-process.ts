@@ -29,7 +29,11 @@ async function waitGone(id: ProcessIdentity, ms: number, ctx: HelperContext): Pr
  * process's descendants are noted first and any that outlive it are killed too — otherwise a
  * SIGKILLed server would leave its kernels orphaned.
  */
-export async function terminateProcess(id: ProcessIdentity, graceMs: number, ctx: HelperContext): Promise<void> {
+export async function terminateProcess(
+  id: ProcessIdentity,
+  graceMs: number,
+  ctx: HelperContext,
+): Promise<void> {
   const st = await ctx.proc.stat(id.pid);
   if (st === undefined || st.startTime !== id.startTime || st.state === "Z") return;
   const family = await ctx.proc.descendants(id.pid);

@@ -24,11 +24,18 @@ describe("parseUserPath", () => {
     assert.deepEqual(accepted("/user/alice/"), { owner: "alice", next: "", url: "/user/alice/" });
     assert.deepEqual(accepted("/user/alice"), { owner: "alice", next: "", url: "/user/alice" });
     assert.deepEqual(accepted("/user/alice?x=1"), { owner: "alice", next: "", url: "/user/alice?x=1" });
-    assert.deepEqual(accepted("/user/a.b_c-d/gpu/"), { owner: "a.b_c-d", next: "gpu", url: "/user/a.b_c-d/gpu/" });
+    assert.deepEqual(accepted("/user/a.b_c-d/gpu/"), {
+      owner: "a.b_c-d",
+      next: "gpu",
+      url: "/user/a.b_c-d/gpu/",
+    });
   });
 
   it("lets encoded slashes through after the server part, where Jupyter's contents API uses them", () => {
-    assert.equal(accepted("/user/alice/api/contents/dir%2Ffile.ipynb").url, "/user/alice/api/contents/dir%2Ffile.ipynb");
+    assert.equal(
+      accepted("/user/alice/api/contents/dir%2Ffile.ipynb").url,
+      "/user/alice/api/contents/dir%2Ffile.ipynb",
+    );
     assert.equal(accepted("/user/alice/files/a.b/c..d/.hidden").next, "files");
     assert.equal(accepted("/user/alice/api//contents").next, "api");
   });

@@ -79,6 +79,8 @@ function portOf(host: string, https: boolean): string {
 
 /** Header names a `Connection` header declares hop-by-hop, beyond the usual options. */
 function connectionHeaderNames(value: string): Set<string> | undefined {
+  // Nearly every request says just `keep-alive` (or `Upgrade`): skip the split.
+  if (value.length <= 10 && CONNECTION_OPTIONS.has(value.toLowerCase())) return undefined;
   let names: Set<string> | undefined;
   for (const token of value.split(",")) {
     const name = token.trim().toLowerCase();

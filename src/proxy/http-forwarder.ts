@@ -29,6 +29,7 @@ class TargetRequest extends ClientRequest {
     readonly clientRequest: IncomingMessage,
     readonly clientResponse: ServerResponse,
     readonly route: ProxyRoute,
+    readonly hasBody: boolean,
     readonly retryable: boolean,
     options: RequestOptions,
   ) {
@@ -94,6 +95,7 @@ export class HttpForwarder {
         req,
         res,
         route,
+        headers.hasBody,
         // A reused keep-alive connection may have been closed by the server just as we sent;
         // a request with no body and no side effects can then be sent once more.
         !retried && !headers.hasBody && (method === "GET" || method === "HEAD" || method === "OPTIONS"),
@@ -140,9 +142,25 @@ export class HttpForwarder {
       return;
     }
     response.pipe(res);
+    if (target.hasBody) response.once("end", () => this.dropUnreadBody(target));
     // Errors, redirects to login and missing files are not a user at work.
     if (status < 400) this.context.activity.record(target.route);
     this.context.metrics.request(statusClass(status));
+  }
+
+  /**
+   * The server answered before it took the whole body (a 403 or 413 to an upload). Node's
+   * client stops relaying 'drain' once a response is complete (`socketOnData` drops the
+   * listener), so the pipe would stall and with it the client's keep-alive connection: stop
+   * sending, discard the rest of the client's body, and give up this connection to the server.
+   */
+  private dropUnreadBody(target: TargetRequest): void {
+    if (target.writableEnded) return;
+    const req = target.clientRequest;
+    req.unpipe(target);
+    req.resume();
+    target.settled = true;
+    target.destroy();
   }
 
   fail(target: TargetRequest, error: Error): void {

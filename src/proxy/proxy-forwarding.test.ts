@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Agent } from "node:http";
 import { after, before, describe, it } from "node:test";
 import type { ProxyMetrics, StatusClass, UpgradeOutcome } from "./proxy-metrics.js";
 import {
@@ -65,7 +66,9 @@ describe("the proxy's routing of default and named servers", () => {
     assert.throws(() => gateway.proxy.routes.setRoute(route(3, "alice", "api", gpu.port)), {
       code: "reserved_server_name",
     });
-    assert.throws(() => gateway.proxy.routes.setRoute(route(3, "Alice", "", gpu.port)), { code: "invalid_user_name" });
+    assert.throws(() => gateway.proxy.routes.setRoute(route(3, "Alice", "", gpu.port)), {
+      code: "invalid_user_name",
+    });
     assert.equal(gateway.proxy.routes.getRoute("alice", "api"), undefined);
   });
 
@@ -141,7 +144,13 @@ describe("the proxy's rewriting of headers", () => {
 
   it("drops hop-by-hop headers both ways, including those named in Connection", async () => {
     const reply = await send(gateway.port, "/user/alice/x", {
-      headers: { ...ALICE, connection: "keep-alive, x-secret-hop", "x-secret-hop": "1", "proxy-authorization": "p", te: "trailers" },
+      headers: {
+        ...ALICE,
+        connection: "keep-alive, x-secret-hop",
+        "x-secret-hop": "1",
+        "proxy-authorization": "p",
+        te: "trailers",
+      },
     });
     const seen = echoedHeaders(reply);
     assert.equal(seen["x-secret-hop"], undefined);
@@ -156,7 +165,9 @@ describe("the proxy's rewriting of headers", () => {
   });
 
   it("forwards the path and query exactly as the client sent them", async () => {
-    await send(gateway.port, "/user/alice/api/contents/dir%2Fa%20b.ipynb?content=1&x=%2e%2e", { headers: ALICE });
+    await send(gateway.port, "/user/alice/api/contents/dir%2Fa%20b.ipynb?content=1&x=%2e%2e", {
+      headers: ALICE,
+    });
     assert.equal(alice.requests.at(-1)?.url, "/user/alice/api/contents/dir%2Fa%20b.ipynb?content=1&x=%2e%2e");
   });
 
@@ -248,6 +259,41 @@ describe("the proxy's streaming and connection reuse", () => {
     });
     assert.equal(chunked.status, 200);
     assert.ok(chunked.body.equals(body));
+  });
+});
+
+describe("the proxy when a server answers before reading the body", () => {
+  let alice: Backend;
+  let gateway: Gateway;
+
+  before(async () => {
+    alice = await startBackend();
+    gateway = await startGateway();
+    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.port));
+  });
+
+  after(async () => {
+    await gateway.close();
+    await alice.close();
+  });
+
+  it("relays the early answer and keeps the client's connection usable", { timeout: 10_000 }, async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const body = pattern(ONE_MIB);
+      const early = await send(gateway.port, "/user/alice/api/early", {
+        method: "POST",
+        headers: { ...ALICE, origin: ORIGIN, "content-length": body.length },
+        body,
+        agent,
+      });
+      assert.equal(early.status, 413);
+      const next = await send(gateway.port, "/user/alice/api/status", { headers: ALICE, agent });
+      assert.equal(next.status, 200);
+      assert.equal(alice.requests.at(-1)?.url, "/user/alice/api/status");
+    } finally {
+      agent.destroy();
+    }
   });
 });
 
@@ -416,7 +462,9 @@ describe("the proxy on a route miss", () => {
 
   it("offers a browser the spawn page for a server that is not running", async () => {
     answer.route = undefined;
-    const reply = await send(gateway.port, "/user/alice/gpu/lab?x=1", { headers: { ...ALICE, accept: "text/html" } });
+    const reply = await send(gateway.port, "/user/alice/gpu/lab?x=1", {
+      headers: { ...ALICE, accept: "text/html" },
+    });
     assert.equal(reply.status, 503);
     assert.match(
       reply.body.toString(),

@@ -5,6 +5,7 @@
 import { once } from "node:events";
 import {
   createServer,
+  type Agent,
   request,
   type IncomingHttpHeaders,
   type IncomingMessage,
@@ -12,6 +13,7 @@ import {
   type Server,
 } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
 import { createFrontDoor, type FrontDoor } from "./front-door.js";
 import { Proxy, type ProxyOptions } from "./proxy.js";
@@ -37,9 +39,9 @@ export interface SeenRequest {
 export interface Backend {
   readonly port: number;
   readonly requests: SeenRequest[];
+  readonly upgradeRequests: SeenRequest[];
   /** TCP connections accepted, HTTP and websocket alike. */
   connections: number;
-  upgrades: number;
   close(): Promise<void>;
 }
 
@@ -52,8 +54,9 @@ async function listen(server: Server): Promise<number> {
 }
 
 /**
- * A Jupyter stand-in: `…/big` answers 1 MiB, `…/missing` 404, POST echoes its body, anything
- * else echoes method, URL and headers as JSON; websockets echo every message.
+ * A Jupyter stand-in. `…/big` answers 1 MiB; `…/missing` 404 (to websockets too); `…/early`
+ * 413 without reading the body; POST and PUT echo their body; anything else echoes method,
+ * URL and headers as JSON. Websockets echo every message.
  */
 export async function startBackend(): Promise<Backend> {
   const big = pattern(ONE_MIB);
@@ -63,10 +66,14 @@ export async function startBackend(): Promise<Backend> {
     if (url.endsWith("/big")) {
       res.writeHead(200, { "content-type": "application/octet-stream", "content-length": big.length });
       res.end(big);
+    } else if (url.endsWith("/early")) {
+      // Answers before reading the body, as Jupyter does when it refuses an upload.
+      res.writeHead(413, { "content-type": "application/json" });
+      res.end('{"message":"too large"}');
     } else if (url.endsWith("/missing")) {
       res.writeHead(404, { "content-type": "application/json" });
       res.end('{"message":"no such file"}');
-    } else if (req.method === "POST") {
+    } else if (req.method === "POST" || req.method === "PUT") {
       res.writeHead(200, { "content-type": "application/octet-stream" });
       req.pipe(res);
     } else {
@@ -79,15 +86,23 @@ export async function startBackend(): Promise<Backend> {
       res.end(JSON.stringify({ method: req.method, url, headers: req.headers }));
     }
   });
-  const wss = new WebSocketServer({ server });
+  const wss = new WebSocketServer({ noServer: true });
   wss.on("connection", (socket) => {
     socket.on("message", (data, isBinary) => socket.send(data, { binary: isBinary }));
+  });
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    backend.upgradeRequests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers });
+    if (req.url?.endsWith("/missing") === true) {
+      socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
   });
   const backend: Backend = {
     port: 0,
     requests: [],
+    upgradeRequests: [],
     connections: 0,
-    upgrades: 0,
     async close() {
       for (const client of wss.clients) client.terminate();
       wss.close();
@@ -98,9 +113,6 @@ export async function startBackend(): Promise<Backend> {
   };
   server.on("connection", () => {
     backend.connections += 1;
-  });
-  server.on("upgrade", () => {
-    backend.upgrades += 1;
   });
   const port = await listen(server);
   return Object.assign(backend, { port });
@@ -139,7 +151,13 @@ export function fakeAuthenticate(users: readonly string[]) {
 }
 
 export function route(serverId: number, owner: string, serverName: string, port: number): ProxyRoute {
-  return { serverId, owner, serverName, target: { host: "127.0.0.1", port }, token: `server-token-${serverId}` };
+  return {
+    serverId,
+    owner,
+    serverName,
+    target: { host: "127.0.0.1", port },
+    token: `server-token-${serverId}`,
+  };
 }
 
 export interface Gateway {
@@ -215,7 +233,8 @@ function codeOf(value: unknown): string | undefined {
 /** The headers a backend echoed back as JSON. */
 export function echoedHeaders(reply: Reply): Record<string, unknown> {
   const value = reply.json();
-  if (typeof value !== "object" || value === null || !("headers" in value)) throw new Error("no echoed headers");
+  if (typeof value !== "object" || value === null || !("headers" in value))
+    throw new Error("no echoed headers");
   const headers = value.headers;
   if (typeof headers !== "object" || headers === null) throw new Error("no echoed headers");
   return { ...headers };
@@ -225,10 +244,17 @@ export function echoedHeaders(reply: Reply): Record<string, unknown> {
 export function send(
   port: number,
   path: string,
-  options: { method?: string; headers?: OutgoingHttpHeaders; body?: Buffer | string } = {},
+  options: { method?: string; headers?: OutgoingHttpHeaders; body?: Buffer | string; agent?: Agent } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path, method: options.method ?? "GET", headers: options.headers });
+    const req = request({
+      host: "127.0.0.1",
+      port,
+      path,
+      method: options.method ?? "GET",
+      headers: options.headers,
+      agent: options.agent,
+    });
     req.once("error", reject);
     req.once("response", (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
@@ -254,7 +280,11 @@ export type WebSocketAttempt =
   | { readonly opened: false; readonly status: number; readonly code: string | undefined };
 
 /** Opens a websocket, or reports the HTTP answer that refused it. */
-export function openWebSocket(port: number, path: string, headers: Record<string, string>): Promise<WebSocketAttempt> {
+export function openWebSocket(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+): Promise<WebSocketAttempt> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers });
     socket.once("open", () => resolve({ opened: true, socket }));

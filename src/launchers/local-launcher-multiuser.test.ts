@@ -1,0 +1,145 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { JsonObject } from "../domain/types.js";
+import type { LaunchSpec } from "../ports/launcher.js";
+import { httpStatus } from "./http-status.js";
+import { detectJupyterCommand, LocalLauncher } from "./local-launcher.js";
+import {
+  helperArgv,
+  lookUpUser,
+  recordingContext,
+  removeServerDir,
+  testClock,
+  uniqueServerId,
+} from "./local-launcher-test-fixture.js";
+import { NodeProcessRunner } from "./node-process-runner.js";
+
+const alice = lookUpUser("alice");
+const bob = lookUpUser("bob");
+const jupyter = detectJupyterCommand(process.env["PATH"]);
+
+function canSudoTo(user: string): boolean {
+  try {
+    execFileSync("sudo", ["-n", "-u", user, "--", "true"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Why this suite cannot run here, or undefined when it can. */
+function missing(): string | undefined {
+  if (alice === undefined || bob === undefined) return "the Unix users alice and bob do not exist";
+  if (jupyter === undefined) return "Jupyter is not installed";
+  if (!canSudoTo("alice")) return "`sudo -n -u alice` is not allowed for this account";
+  return undefined;
+}
+
+const reason = missing();
+// In CI the setup creates the users and runs as root, so a missing prerequisite is a failure.
+if (reason !== undefined && process.env["CI"]) {
+  describe("LocalLauncher running servers as the signed-in user through sudo", () => {
+    it("has its prerequisites", () => assert.fail(`Cannot run the multi-user suite: ${reason}.`));
+  });
+}
+
+describe(
+  "LocalLauncher running servers as the signed-in user through sudo",
+  { skip: reason === undefined ? false : `Skipped: ${reason}.`, timeout: 120_000 },
+  () => {
+    const local = new LocalLauncher({
+      runner: new NodeProcessRunner(),
+      helperArgv,
+      runAs: "user",
+      command: jupyter ?? [],
+      workDir: "~",
+      startTimeoutMs: 30_000,
+      stopTimeoutMs: 5_000,
+      clock: testClock,
+    });
+    const spec: LaunchSpec = {
+      serverId: uniqueServerId(),
+      attemptId: randomUUID(),
+      userName: "alice",
+      serverName: "gpu",
+      baseUrl: "/user/alice/gpu/",
+      token: randomBytes(24).toString("hex"),
+      options: {},
+    };
+    const home = alice?.home ?? "/nonexistent";
+    const dir = join(home, ".slipway", "servers", String(spec.serverId));
+    const persisted: JsonObject[] = [];
+    let state: JsonObject = {};
+    let pid = 0;
+    let port = 0;
+
+    before(async () => {
+      const recorded = recordingContext();
+      const result = await local.start(spec, {
+        ...recorded.ctx,
+        persist: async (s) => {
+          persisted.push(s);
+        },
+      });
+      state = result.state;
+      port = result.target.port;
+      pid = Number(state["pid"]);
+    });
+
+    after(async () => {
+      for (const s of persisted) await local.stop("alice", s).catch(() => undefined);
+      await removeServerDir(home, spec.serverId);
+    });
+
+    it("runs the server process as alice", async () => {
+      const status = await readFile(`/proc/${pid}/status`, "utf8");
+      const uids = /^Uid:\s+(\d+)\s+(\d+)/m.exec(status);
+      assert.equal(Number(uids?.[1]), alice?.uid);
+      assert.equal(Number(uids?.[2]), alice?.uid);
+    });
+
+    it("keeps the server's files in alice's home, owned by her and private to her", async () => {
+      const d = await stat(dir);
+      assert.equal(d.uid, alice?.uid);
+      assert.equal(d.mode & 0o777, 0o700);
+      for (const name of ["jupyter_config.json", "server.log", "attempt", "pid"]) {
+        const f = await stat(join(dir, name));
+        assert.equal(f.uid, alice?.uid, `${name} is alice's`);
+        assert.equal(f.mode & 0o777, 0o600, `${name} is 0600`);
+      }
+    });
+
+    it("does not let bob read alice's token", () => {
+      assert.throws(() =>
+        execFileSync("sudo", ["-n", "-u", "bob", "--", "cat", join(dir, "jupyter_config.json")], {
+          stdio: "ignore",
+        }),
+      );
+    });
+
+    it("serves alice's token on the reported port", async () => {
+      assert.equal(await httpStatus("127.0.0.1", port, `${spec.baseUrl}api/status`, spec.token, 5000), 200);
+    });
+
+    it("polls the server without the helper, and finds it from the attempt only as alice", async () => {
+      assert.equal((await local.poll("alice", state)).status, "running");
+      assert.deepEqual(await local.recover("alice", spec.attemptId, spec.serverId), state);
+      assert.equal(await local.recover("bob", spec.attemptId, spec.serverId), undefined);
+    });
+
+    it("refuses to let bob's helper stop alice's server", async () => {
+      await assert.rejects(local.stop("bob", state));
+      assert.equal((await local.poll("alice", state)).status, "running");
+    });
+
+    it("stops the server as alice and then reports it gone", async () => {
+      await local.stop("alice", state);
+      assert.equal((await local.poll("alice", state)).status, "gone");
+      await assert.rejects(stat(join(dir, "jupyter_config.json")), { code: "ENOENT" });
+    });
+  },
+);
