@@ -36,13 +36,23 @@ async function configFrom(options: CommonOptions): Promise<Config> {
 function intArg(name: string, min: number, max: number) {
   return (value: string) => {
     const n = Number(value);
-    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}.`);
+    if (!/^\d+$/.test(value) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}.`);
     return n;
   };
 }
 
 /** The store and identity services alone, for administrative commands that need no running hub. */
-async function withStore<T>(options: CommonOptions, fn: (deps: { config: Config; store: Store; identity: IdentityService; tokens: TokenService; dataDir: string }) => Promise<T>): Promise<T> {
+async function withStore<T>(
+  options: CommonOptions,
+  fn: (deps: {
+    config: Config;
+    store: Store;
+    identity: IdentityService;
+    tokens: TokenService;
+    dataDir: string;
+  }) => Promise<T>,
+): Promise<T> {
   const config = await configFrom(options);
   const dataDir = resolve(options.dataDir);
   const { mkdir } = await import("node:fs/promises");
@@ -71,7 +81,14 @@ async function withStore<T>(options: CommonOptions, fn: (deps: { config: Config;
       throttle: config.auth.throttle,
     },
   });
-  const tokens = new TokenService({ store, clock: systemClock, random, log, maxExpiresInSeconds: config.tokens.maxExpiresIn, cacheTtlMs: 0 });
+  const tokens = new TokenService({
+    store,
+    clock: systemClock,
+    random,
+    log,
+    maxExpiresInSeconds: config.tokens.maxExpiresIn,
+    cacheTtlMs: 0,
+  });
   try {
     return await fn({ config, store, identity, tokens, dataDir });
   } finally {
@@ -89,7 +106,11 @@ program.name("slipway").description("Jupyter on a computing centre's compute: th
 const common = (cmd: Command) =>
   cmd
     .option("--config <file>", "YAML configuration file")
-    .option("--data-dir <dir>", "data directory (database, keys)", process.env["SLIPWAY_DATA_DIR"] ?? "./.data");
+    .option(
+      "--data-dir <dir>",
+      "data directory (database, keys)",
+      process.env["SLIPWAY_DATA_DIR"] ?? "./.data",
+    );
 
 common(program.command("serve").description("run the hub"))
   .option("--port <n>", "port of the public listener", intArg("--port", 0, 65535))
@@ -98,12 +119,18 @@ common(program.command("serve").description("run the hub"))
     const config = await configFrom(opts);
     const merged: Config = {
       ...config,
-      hub: { ...config.hub, ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host ? { host: opts.host } : {}) },
+      hub: {
+        ...config.hub,
+        ...(opts.port !== undefined ? { port: opts.port } : {}),
+        ...(opts.host ? { host: opts.host } : {}),
+      },
     };
     const hub = await startHub({ config: merged, dataDir: opts.dataDir });
     process.stdout.write(`\nSlipway is running at ${hub.url}/\n`);
     if (hub.firstAdminUrl) {
-      process.stdout.write(`\nNo accounts exist yet. Open this one-time link to create the first admin:\n\n    ${hub.firstAdminUrl}\n\n`);
+      process.stdout.write(
+        `\nNo accounts exist yet. Open this one-time link to create the first admin:\n\n    ${hub.firstAdminUrl}\n\n`,
+      );
     }
     let stopping = false;
     const stop = () => {
@@ -119,38 +146,62 @@ common(program.command("serve").description("run the hub"))
   });
 
 const configCmd = program.command("config").description("work with configuration files");
-common(configCmd.command("check").argument("<file>", "configuration file to check").description("validate a configuration file and report every error"))
-  .action(async (file: string) => {
-    const result = await loadConfig(file);
-    if (result.ok) {
-      process.stdout.write(`${file}: valid\n`);
-      return;
-    }
-    process.stderr.write(`${file}: ${result.errors.length} error${result.errors.length === 1 ? "" : "s"}\n  ${result.errors.join("\n  ")}\n`);
-    process.exitCode = 1;
-  });
+common(
+  configCmd
+    .command("check")
+    .argument("<file>", "configuration file to check")
+    .description("validate a configuration file and report every error"),
+).action(async (file: string) => {
+  const result = await loadConfig(file);
+  if (result.ok) {
+    process.stdout.write(`${file}: valid\n`);
+    return;
+  }
+  process.stderr.write(
+    `${file}: ${result.errors.length} error${result.errors.length === 1 ? "" : "s"}\n  ${result.errors.join("\n  ")}\n`,
+  );
+  process.exitCode = 1;
+});
 
 const userCmd = program.command("user").description("manage accounts");
-common(userCmd.command("add").argument("<name>", "user name").option("--admin", "make the user an administrator").description("create a user and print a one-time set-up link"))
-  .action(async (name: string, opts: CommonOptions & { admin?: boolean }) => {
-    await withStore(opts, async ({ config, store, identity }) => {
-      assertUserName(name);
-      const user = await store.users.create({ name, admin: opts.admin === true });
-      const token = await identity.createSetupLink(user.id);
-      process.stdout.write(`${publicBase(config)}/hub/setup/${token}\n`);
-    });
+common(
+  userCmd
+    .command("add")
+    .argument("<name>", "user name")
+    .option("--admin", "make the user an administrator")
+    .description("create a user and print a one-time set-up link"),
+).action(async (name: string, opts: CommonOptions & { admin?: boolean }) => {
+  await withStore(opts, async ({ config, store, identity }) => {
+    assertUserName(name);
+    const user = await store.users.create({ name, admin: opts.admin === true });
+    const token = await identity.createSetupLink(user.id);
+    process.stdout.write(`${publicBase(config)}/hub/setup/${token}\n`);
   });
+});
 
 const tokenCmd = program.command("token").description("manage API tokens");
-common(tokenCmd.command("create").argument("<name>", "owner of the token").option("--scopes <scopes...>", "scopes (default: everything the owner may do)").option("--expires-in <seconds>", "lifetime in seconds", intArg("--expires-in", 1, 10 * 365 * 86400)).option("--note <text>", "what the token is for", "Created with the slipway CLI").description("create an API token and print it once"))
-  .action(async (name: string, opts: CommonOptions & { scopes?: string[]; expiresIn?: number; note: string }) => {
+common(
+  tokenCmd
+    .command("create")
+    .argument("<name>", "owner of the token")
+    .option("--scopes <scopes...>", "scopes (default: everything the owner may do)")
+    .option("--expires-in <seconds>", "lifetime in seconds", intArg("--expires-in", 1, 10 * 365 * 86400))
+    .option("--note <text>", "what the token is for", "Created with the slipway CLI")
+    .description("create an API token and print it once"),
+).action(
+  async (name: string, opts: CommonOptions & { scopes?: string[]; expiresIn?: number; note: string }) => {
     await withStore(opts, async ({ store, tokens }) => {
       const user = await store.users.getByName(name);
       if (!user) fail(`no user named ${name}`);
-      const created = await tokens.create(user, { note: opts.note, scopes: opts.scopes, expiresIn: opts.expiresIn ?? null });
+      const created = await tokens.create(user, {
+        note: opts.note,
+        scopes: opts.scopes,
+        expiresIn: opts.expiresIn ?? null,
+      });
       process.stdout.write(`${created.token}\n`);
     });
-  });
+  },
+);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (isSlipwayError(err)) fail(`${err.message} (${err.code})`);

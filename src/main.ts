@@ -57,7 +57,9 @@ export interface RunningHub {
 const here = fileURLToPath(new URL(".", import.meta.url));
 /** dist/src/main.js → dist/web/static; src/main.ts (tsx) → dist/web/static too. */
 function defaultStaticDir(): string {
-  return here.includes(`${"dist"}/src`) ? resolve(here, "../web/static") : resolve(here, "../dist/web/static");
+  return here.includes(`${"dist"}/src`)
+    ? resolve(here, "../web/static")
+    : resolve(here, "../dist/web/static");
 }
 
 function defaultHelperArgv(): string[] {
@@ -68,7 +70,11 @@ function defaultHelperArgv(): string[] {
 }
 
 /** The first-admin link: a secret whose hash sits in the data directory until it is used. */
-function firstAdminGate(dataDir: string, random: Randomness, countUsers: () => Promise<number>): FirstAdminGate & {
+function firstAdminGate(
+  dataDir: string,
+  random: Randomness,
+  countUsers: () => Promise<number>,
+): FirstAdminGate & {
   issue(): Promise<string>;
 } {
   const file = join(dataDir, "first-admin.json");
@@ -93,9 +99,13 @@ function firstAdminGate(dataDir: string, random: Randomness, countUsers: () => P
   return {
     async issue() {
       const secret = random.token();
-      await writeFile(file, JSON.stringify({ hash: random.sha256(secret), expiresAt: Date.now() + 7 * 86_400_000 }), {
-        mode: 0o600,
-      });
+      await writeFile(
+        file,
+        JSON.stringify({ hash: random.sha256(secret), expiresAt: Date.now() + 7 * 86_400_000 }),
+        {
+          mode: 0o600,
+        },
+      );
       return secret;
     },
     async isOpen() {
@@ -148,7 +158,9 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const log: Logger = logger;
 
   // With port 0 the origin is known only once bound; everything reads it through `origin`.
-  const origin = { value: new URL(config.hub.publicUrl ?? `http://${config.hub.host}:${config.hub.port}`).origin };
+  const origin = {
+    value: new URL(config.hub.publicUrl ?? `http://${config.hub.host}:${config.hub.port}`).origin,
+  };
   const allowedOrigins = [origin.value];
   const secure = origin.value.startsWith("https:");
   const cookies = cookieNames(secure);
@@ -229,15 +241,18 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     const sessionId = readCookie(req.headers.cookie, cookies.session);
     if (sessionId === undefined) return null;
     const resolved = identity.resolveSession(sessionId);
-    const pick = (s: Awaited<typeof resolved>) => (s && s.session.stage === "full" ? toProxy(s.principal) : null);
+    const pick = (s: Awaited<typeof resolved>) =>
+      s && s.session.stage === "full" ? toProxy(s.principal) : null;
     return resolved instanceof Promise ? resolved.then(pick) : pick(resolved);
   };
 
-  let servers: ServersService | undefined;
+  // The proxy and the servers service need each other; the proxy reaches it through this box.
+  const late: { servers?: ServersService } = {};
   const proxy = new Proxy({
     authenticate: proxyAuthenticate,
     resolveMiss: async (owner, serverName) => {
       const user = await store.users.getByName(owner);
+      const servers = late.servers;
       if (!user || !servers) return undefined;
       if (serverName !== undefined) {
         const named = await servers.routeFor(user, serverName);
@@ -250,7 +265,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     trustForwarded: config.hub.trustForwardedHeaders,
     now: () => clock.now(),
     log: log.child({ part: "proxy" }),
-    onTargetError: (route) => servers?.recheck(route.serverId),
+    onTargetError: (route) => late.servers?.recheck(route.serverId),
     metrics: {
       request: (status) => proxyRequests.inc({ status }),
       upgrade: (outcome) => proxyUpgrades.inc({ outcome }),
@@ -291,7 +306,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     })),
     config.servers.defaultTarget,
   );
-  servers = new ServersService({
+  const servers = new ServersService({
     store,
     launchers,
     options: spawnOptions,
@@ -331,6 +346,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     );
   });
 
+  late.servers = servers;
   const gate = firstAdminGate(dataDir, random, () => store.users.count());
   const firstAdminSecret = (await store.users.count()) === 0 ? await gate.issue() : undefined;
 
@@ -395,7 +411,9 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   }, config.proxy.activityFlushInterval * 1000);
   activityTimer.unref();
 
-  const url = config.hub.publicUrl ? origin.value : `http://${config.hub.host.includes(":") ? `[${config.hub.host}]` : config.hub.host}:${port}`;
+  const url = config.hub.publicUrl
+    ? origin.value
+    : `http://${config.hub.host.includes(":") ? `[${config.hub.host}]` : config.hub.host}:${port}`;
   log.info({ event: "hub_started", url, dataDir, version: VERSION }, "Slipway is listening");
 
   return {

@@ -46,7 +46,9 @@ async function errorText(res: Response): Promise<string> {
 
 function serverPath(user: string, server: string): string {
   const u = encodeURIComponent(user);
-  return server === "" ? `/hub/api/users/${u}/server` : `/hub/api/users/${u}/servers/${encodeURIComponent(server)}`;
+  return server === ""
+    ? `/hub/api/users/${u}/server`
+    : `/hub/api/users/${u}/servers/${encodeURIComponent(server)}`;
 }
 
 function pendingPage(user: string, server: string): string {
@@ -71,7 +73,9 @@ function updateRow(row: HTMLElement, model: ServerModel): void {
   row.dataset["state"] = state;
   const badge = row.querySelector<HTMLElement>('[data-role="state"]');
   if (badge) {
-    badge.textContent = model.slipway.status_unknown ? `${WORDS[state] ?? state} (status unknown)` : (WORDS[state] ?? state);
+    badge.textContent = model.slipway.status_unknown
+      ? `${WORDS[state] ?? state} (status unknown)`
+      : (WORDS[state] ?? state);
     badge.className = `badge ${state}`;
   }
   const reason = row.querySelector<HTMLElement>('[data-role="reason"]');
@@ -80,7 +84,9 @@ function updateRow(row: HTMLElement, model: ServerModel): void {
   row.querySelector<HTMLElement>('[data-role="open"]')?.toggleAttribute("hidden", state !== "running");
   row.querySelector<HTMLElement>('[data-action="start"]')?.toggleAttribute("hidden", !idle);
   row.querySelector<HTMLElement>('[data-action="stop"]')?.toggleAttribute("hidden", idle);
-  row.querySelector<HTMLElement>('[data-role="progress"]')?.toggleAttribute("hidden", idle || state === "running");
+  row
+    .querySelector<HTMLElement>('[data-role="progress"]')
+    ?.toggleAttribute("hidden", idle || state === "running");
 }
 
 function rowFor(name: string): HTMLElement | null {
@@ -106,7 +112,9 @@ function newRow(model: ServerModel): HTMLElement {
   const code = row.querySelector("code");
   if (code) code.textContent = model.name;
   row.querySelector<HTMLAnchorElement>('[data-role="open"]')?.setAttribute("href", model.url);
-  row.querySelector<HTMLAnchorElement>('[data-role="progress"]')?.setAttribute("href", pendingPage(me, model.name));
+  row
+    .querySelector<HTMLAnchorElement>('[data-role="progress"]')
+    ?.setAttribute("href", pendingPage(me, model.name));
   tbody?.appendChild(row);
   return row;
 }
@@ -139,7 +147,9 @@ function initHome(): void {
       button.disabled = true;
       try {
         if (action === "start") {
-          window.location.assign(`/hub/spawn/${encodeURIComponent(me)}${name ? `/${encodeURIComponent(name)}` : ""}`);
+          window.location.assign(
+            `/hub/spawn/${encodeURIComponent(me)}${name ? `/${encodeURIComponent(name)}` : ""}`,
+          );
           return;
         }
         const res =
@@ -232,7 +242,10 @@ function initPending(): void {
   };
   document.getElementById("cancel")?.addEventListener("click", () => {
     void (async () => {
-      const res = await api("DELETE", serverPath(section.dataset["user"] ?? me, section.dataset["server"] ?? ""));
+      const res = await api(
+        "DELETE",
+        serverPath(section.dataset["user"] ?? me, section.dataset["server"] ?? ""),
+      );
       if (res.ok) window.location.assign("/hub/home");
       else if (error) error.textContent = await errorText(res);
     })();
@@ -268,7 +281,10 @@ function initTokens(): void {
     const row = button?.closest<HTMLElement>("tr[data-token]");
     if (!row) return;
     void (async () => {
-      const res = await api("DELETE", `/hub/api/users/${encodeURIComponent(me)}/tokens/${row.dataset["token"] ?? ""}`);
+      const res = await api(
+        "DELETE",
+        `/hub/api/users/${encodeURIComponent(me)}/tokens/${row.dataset["token"] ?? ""}`,
+      );
       if (res.ok) row.remove();
     })();
   });
@@ -290,7 +306,9 @@ function initAdmin(): void {
     const data = new FormData(form);
     void (async () => {
       const name = String(data.get("name") ?? "");
-      const res = await api("POST", `/hub/api/users/${encodeURIComponent(name)}`, { admin: data.get("admin") === "on" });
+      const res = await api("POST", `/hub/api/users/${encodeURIComponent(name)}`, {
+        admin: data.get("admin") === "on",
+      });
       if (res.ok) {
         const body = (await res.json()) as { setup_url: string };
         showLink(body.setup_url);
@@ -309,7 +327,9 @@ function initAdmin(): void {
     void (async () => {
       let res: Response;
       if (action === "disable" || action === "enable") {
-        res = await api("PATCH", `/hub/api/users/${encodeURIComponent(user)}`, { disabled: action === "disable" });
+        res = await api("PATCH", `/hub/api/users/${encodeURIComponent(user)}`, {
+          disabled: action === "disable",
+        });
       } else if (action === "setup-link") {
         res = await api("POST", `/hub/api/users/${encodeURIComponent(user)}/setup-link`, {});
         if (res.ok) showLink(((await res.json()) as { setup_url: string }).setup_url);

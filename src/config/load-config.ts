@@ -7,7 +7,8 @@ export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: s
 
 function describe(issue: z.core.$ZodIssue): string {
   const path = issue.path.length > 0 ? issue.path.join(".") : "(top level)";
-  if (issue.code === "unrecognized_keys") return `${path}: unknown key ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+  if (issue.code === "unrecognized_keys")
+    return `${path}: unknown key ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
   return `${path}: ${issue.message}`;
 }
 

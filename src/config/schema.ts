@@ -87,7 +87,9 @@ export const serversSchema = z
       .string()
       .min(1)
       .optional()
-      .describe("Absolute path of slipway-helper (for runAs: user). Default: the one installed with Slipway."),
+      .describe(
+        "Absolute path of slipway-helper (for runAs: user). Default: the one installed with Slipway.",
+      ),
     workDir: z
       .string()
       .default("~")
@@ -105,8 +107,12 @@ export const serversSchema = z
 
 export const proxySchema = z
   .strictObject({
-    activityFlushInterval: seconds(30).describe("How often activity seen by the proxy is written to the store."),
-    routeCacheTtl: seconds(5).describe("How long a credential checked by the proxy is trusted without a store look-up."),
+    activityFlushInterval: seconds(30).describe(
+      "How often activity seen by the proxy is written to the store.",
+    ),
+    routeCacheTtl: seconds(5).describe(
+      "How long a credential checked by the proxy is trusted without a store look-up.",
+    ),
   })
   .prefault({});
 

@@ -17,7 +17,8 @@ export const errorCatalogue = {
   },
   invalid_server_name: {
     status: 400,
-    message: "A server name is 1 to 30 characters: lower-case letters, digits and '-', starting with a letter.",
+    message:
+      "A server name is 1 to 30 characters: lower-case letters, digits and '-', starting with a letter.",
   },
   reserved_server_name: {
     status: 400,
@@ -30,7 +31,8 @@ export const errorCatalogue = {
   forbidden: { status: 403, message: "You are not allowed to do that." },
   csrf_failed: {
     status: 403,
-    message: "The request was refused because it did not come from a Slipway page (missing or wrong XSRF token).",
+    message:
+      "The request was refused because it did not come from a Slipway page (missing or wrong XSRF token).",
   },
   cross_origin: { status: 403, message: "Cross-origin requests are refused." },
   user_disabled: { status: 403, message: "This account is disabled." },

@@ -81,7 +81,12 @@ export async function buildApp(ctx: HttpContext, options: AppOptions): Promise<F
     logger: false,
     trustProxy: false,
     // Route on the path as sent: no case folding, no duplicate-slash merging.
-    routerOptions: { caseSensitive: true, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 200 },
+    routerOptions: {
+      caseSensitive: true,
+      ignoreTrailingSlash: false,
+      ignoreDuplicateSlashes: false,
+      maxParamLength: 200,
+    },
     return503OnClosing: true,
     forceCloseConnections: false,
   });
@@ -112,7 +117,8 @@ export async function buildApp(ctx: HttpContext, options: AppOptions): Promise<F
     reply.header("x-frame-options", "DENY");
     reply.header("content-security-policy", CSP);
     if (options.hsts) reply.header("strict-transport-security", "max-age=31536000");
-    if (!reply.hasHeader("cache-control") && request.url.startsWith("/hub/api")) reply.header("cache-control", "no-store");
+    if (!reply.hasHeader("cache-control") && request.url.startsWith("/hub/api"))
+      reply.header("cache-control", "no-store");
     return payload;
   });
 
@@ -128,7 +134,8 @@ export async function buildApp(ctx: HttpContext, options: AppOptions): Promise<F
         slipway = new SlipwayError("internal");
       }
     }
-    if (slipway.code === "too_many_attempts") reply.header("retry-after", String(slipway.details?.["retryAfter"] ?? 1));
+    if (slipway.code === "too_many_attempts")
+      reply.header("retry-after", String(slipway.details?.["retryAfter"] ?? 1));
     if (slipway.code === "store_unavailable") reply.header("retry-after", "5");
     reply.code(slipway.status);
     if (wantsHtml(request.headers.accept, request.url)) {

@@ -77,7 +77,11 @@ export async function resolvePrincipal(ctx: HttpContext, request: FastifyRequest
  * not say cross-site, and the XSRF token must match the session's (threats §5a.2; JupyterHub
  * CVE-2026-40864 exempted `Sec-Fetch-Mode: no-cors`, which is refused here).
  */
-export function checkSameOrigin(ctx: HttpContext, request: FastifyRequest, xsrfExpected: string | null): void {
+export function checkSameOrigin(
+  ctx: HttpContext,
+  request: FastifyRequest,
+  xsrfExpected: string | null,
+): void {
   const site = request.headers["sec-fetch-site"];
   if (site !== undefined && site !== "same-origin") throw new SlipwayError("cross_origin");
   const mode = request.headers["sec-fetch-mode"];
@@ -109,7 +113,11 @@ export async function authenticate(ctx: HttpContext, request: FastifyRequest): P
 /** Throws unless the principal holds `scope` for `userName`; 404 rather than 403 when it may not even see the user. */
 export function requireScope(principal: Principal, scope: Scope, userName: string | null): void {
   if (can(principal, scope, userName)) return;
-  if (userName !== null && !can(principal, "read:users", userName) && !can(principal, "read:servers", userName)) {
+  if (
+    userName !== null &&
+    !can(principal, "read:users", userName) &&
+    !can(principal, "read:servers", userName)
+  ) {
     throw new SlipwayError("user_not_found");
   }
   throw new SlipwayError("forbidden");
@@ -117,7 +125,11 @@ export function requireScope(principal: Principal, scope: Scope, userName: strin
 
 export async function targetUser(ctx: HttpContext, principal: Principal, name: string): Promise<User> {
   if (name === principal.user.name) return principal.user;
-  if (!can(principal, "read:users", name) && !can(principal, "servers", name) && !can(principal, "admin:users", null)) {
+  if (
+    !can(principal, "read:users", name) &&
+    !can(principal, "servers", name) &&
+    !can(principal, "admin:users", null)
+  ) {
     throw new SlipwayError("user_not_found");
   }
   return ctx.users.get(name);
@@ -129,7 +141,10 @@ export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   if (issue?.code === "unrecognized_keys") {
-    throw new SlipwayError("unknown_field", `Unknown field: ${issue.keys.map((k) => k.slice(0, 32)).join(", ")}`);
+    throw new SlipwayError(
+      "unknown_field",
+      `Unknown field: ${issue.keys.map((k) => k.slice(0, 32)).join(", ")}`,
+    );
   }
   throw new SlipwayError(
     "validation_failed",

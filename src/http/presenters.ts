@@ -18,7 +18,10 @@ function pending(server: Server): "spawn" | "stop" | null {
 
 export function serverModel(server: Server, unknownReason?: string) {
   const url = serverPrefix(server.userName, server.name);
-  const base = server.name === "" ? `/hub/api/users/${server.userName}/server` : `/hub/api/users/${server.userName}/servers/${server.name}`;
+  const base =
+    server.name === ""
+      ? `/hub/api/users/${server.userName}/server`
+      : `/hub/api/users/${server.userName}/servers/${server.name}`;
   return {
     name: server.name,
     display_name: server.displayName,
@@ -42,7 +45,9 @@ export function serverModel(server: Server, unknownReason?: string) {
 }
 
 export function userModel(user: User, servers: readonly Server[], includeStopped: boolean) {
-  const visible = includeStopped ? servers : servers.filter((s) => s.state !== "stopped" && s.state !== "failed");
+  const visible = includeStopped
+    ? servers
+    : servers.filter((s) => s.state !== "stopped" && s.state !== "failed");
   const defaultServer = servers.find((s) => s.name === "");
   return {
     kind: "user",

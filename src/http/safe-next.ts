@@ -7,7 +7,7 @@
 export function safeNext(next: unknown, fallback = "/hub/home"): string {
   if (typeof next !== "string" || next.length === 0 || next.length > 2048) return fallback;
   // Control characters (CR/LF/TAB), backslashes and their encodings never belong in a path we send.
-  if (/[\u0000-\u001f\u007f\\]/.test(next) || /%(0[0-9a-f]|1[0-9a-f]|7f|5c)/i.test(next)) return fallback;
+  if (hasControlOrBackslash(next) || /%(0[0-9a-f]|1[0-9a-f]|7f|5c)/i.test(next)) return fallback;
   if (!next.startsWith("/") || next.startsWith("//")) return fallback;
   let decoded: string;
   try {
@@ -25,4 +25,12 @@ export function safeNext(next: unknown, fallback = "/hub/home"): string {
   if (url.origin !== "http://slipway.invalid" || url.pathname.startsWith("//")) return fallback;
   if (!url.pathname.startsWith("/hub/") && !url.pathname.startsWith("/user/")) return fallback;
   return url.pathname + url.search;
+}
+
+function hasControlOrBackslash(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f || c === 0x5c) return true;
+  }
+  return false;
 }

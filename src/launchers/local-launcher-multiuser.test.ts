@@ -9,7 +9,7 @@ import type { LaunchSpec } from "../ports/launcher.js";
 import { httpStatus } from "./http-status.js";
 import { detectJupyterCommand, LocalLauncher } from "./local-launcher.js";
 import {
-  helperArgv,
+  helperArgvAs,
   lookUpUser,
   recordingContext,
   removeServerDir,
@@ -31,15 +31,17 @@ function canSudoTo(user: string): boolean {
   }
 }
 
-/** Why this suite cannot run here, or undefined when it can. */
-function missing(): string | undefined {
-  if (alice === undefined || bob === undefined) return "the Unix users alice and bob do not exist";
-  if (jupyter === undefined) return "Jupyter is not installed";
-  if (!canSudoTo("alice")) return "`sudo -n -u alice` is not allowed for this account";
-  return undefined;
+/** How to run the helper as alice, or why this suite cannot run here. */
+function prerequisites(): { argv: readonly string[] } | { reason: string } {
+  if (alice === undefined || bob === undefined)
+    return { reason: "the Unix users alice and bob do not exist" };
+  if (jupyter === undefined) return { reason: "Jupyter is not installed" };
+  if (!canSudoTo("alice")) return { reason: "`sudo -n -u alice` is not allowed for this account" };
+  return helperArgvAs("alice");
 }
 
-const reason = missing();
+const ready = prerequisites();
+const reason = "reason" in ready ? ready.reason : undefined;
 // In CI the setup creates the users and runs as root, so a missing prerequisite is a failure.
 if (reason !== undefined && process.env["CI"]) {
   describe("LocalLauncher running servers as the signed-in user through sudo", () => {
@@ -53,7 +55,7 @@ describe(
   () => {
     const local = new LocalLauncher({
       runner: new NodeProcessRunner(),
-      helperArgv,
+      helperArgv: "argv" in ready ? ready.argv : [],
       runAs: "user",
       command: jupyter ?? [],
       workDir: "~",

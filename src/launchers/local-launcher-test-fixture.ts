@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -6,16 +7,39 @@ import type { JsonObject } from "../domain/types.js";
 import type { Clock } from "../ports/clock.js";
 import type { LaunchContext } from "../ports/launcher.js";
 
+const tsxLoader = import.meta.resolve("tsx");
+const helperSource = fileURLToPath(new URL("../helper/cli.ts", import.meta.url));
+
 /**
- * Shared by the launcher tests. The helper runs from source through tsx (dist/ may not be
- * built); both are under a world-readable tree, so the same argv works for sudo'd users.
+ * The helper run from source through tsx, since dist/ may not be built. tsx is given by absolute
+ * URL so that it resolves whatever the working directory.
  */
-export const helperArgv: readonly string[] = [
-  process.execPath,
-  "--import",
-  import.meta.resolve("tsx"),
-  fileURLToPath(new URL("../helper/cli.ts", import.meta.url)),
-];
+export const helperArgv: readonly string[] = [process.execPath, "--import", tsxLoader, helperSource];
+
+/**
+ * How to run the helper as another user, or why it cannot be. In CI (`make test`) the build is
+ * staged into a root-owned, world-readable directory named by SLIPWAY_TEST_STAGE_DIR, because the
+ * checkout may sit where the test users cannot reach (a clone under /root). Otherwise the source
+ * is used when that user can read it.
+ */
+export function helperArgvAs(user: string): { argv: readonly string[] } | { reason: string } {
+  const stage = process.env["SLIPWAY_TEST_STAGE_DIR"];
+  if (stage) {
+    const cli = join(stage, "dist", "src", "helper", "cli.js");
+    if (existsSync(cli)) return { argv: [process.execPath, cli] };
+    return { reason: `${cli} is missing (run npm run build, then scripts/stage-world-readable.sh)` };
+  }
+  const files = [helperSource, fileURLToPath(tsxLoader)];
+  try {
+    const test = files.flatMap((f, i) => (i === 0 ? ["-r", f] : ["-a", "-r", f]));
+    execFileSync("sudo", ["-n", "-u", user, "--", "test", ...test], { stdio: "ignore" });
+    return { argv: helperArgv };
+  } catch {
+    return {
+      reason: `${user} cannot read ${files.join(" or ")}; set SLIPWAY_TEST_STAGE_DIR to a staged build`,
+    };
+  }
+}
 
 /** Real timers that keep the test process alive while a start waits between probes. */
 export const testClock: Clock = {

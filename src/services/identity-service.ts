@@ -108,7 +108,9 @@ export class IdentityService {
     const userKey = `user:${name.toLowerCase().slice(0, 64)}`;
     const addressKey = `addr:${address}`;
     await this.#checkThrottle([userKey, addressKey]);
-    const user = /^[a-z0-9][a-z0-9._-]{0,31}$/.test(name) ? await this.#store.users.getByName(name) : undefined;
+    const user = /^[a-z0-9][a-z0-9._-]{0,31}$/.test(name)
+      ? await this.#store.users.getByName(name)
+      : undefined;
     const credentials = user ? await this.#store.users.getCredentials(user.id) : undefined;
     let ok = false;
     if (credentials?.passwordHash) {
@@ -156,7 +158,9 @@ export class IdentityService {
     const secret = this.#totp.generateSecret();
     const uri = this.#totp.provisioningUri({ issuer: this.#policy.issuer, account: user.name, secret });
     const qrSvg = await this.#totp.qrSvg(uri);
-    const pending = this.#sealer.seal(JSON.stringify({ u: user.id, s: secret, t: this.#clock.now().getTime() }));
+    const pending = this.#sealer.seal(
+      JSON.stringify({ u: user.id, s: secret, t: this.#clock.now().getTime() }),
+    );
     return { secret, uri, qrSvg, pending };
   }
 
@@ -342,9 +346,7 @@ export class IdentityService {
       xsrfToken: this.#random.token(),
       createdAt: now,
       lastSeenAt: now,
-      expiresAt: new Date(
-        now.getTime() + (stage === "full" ? this.#policy.sessionMaxAgeMs : 15 * 60_000),
-      ),
+      expiresAt: new Date(now.getTime() + (stage === "full" ? this.#policy.sessionMaxAgeMs : 15 * 60_000)),
     };
     await this.#store.sessions.create(session);
     return { sessionId, session, user };

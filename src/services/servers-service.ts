@@ -370,12 +370,16 @@ export class ServersService {
           : String(err);
       this.#log.warn({ event: "server_failed", serverId: server.id, reason }, "launch failed");
       try {
-        const found = Object.keys(state).length ? state : await launcher.recover(server.userName, attemptId, server.id);
+        const found = Object.keys(state).length
+          ? state
+          : await launcher.recover(server.userName, attemptId, server.id);
         if (found) await launcher.stop(server.userName, found);
       } catch (cleanupErr) {
         this.#log.warn({ err: cleanupErr, serverId: server.id }, "could not clean up a failed launch");
       }
-      const failed = await this.#transition(server.id, LAUNCHING_STATES, "failed", { reason: reason.slice(0, 2000) });
+      const failed = await this.#transition(server.id, LAUNCHING_STATES, "failed", {
+        reason: reason.slice(0, 2000),
+      });
       if (failed) await this.#event(failed, "failed", 100, reason);
     } finally {
       timeout.cancel();
@@ -425,7 +429,10 @@ export class ServersService {
     });
     if (stopped) {
       await this.#event(stopped, "stopped", 100, reason);
-      this.#log.info({ event: "server_stopped", user: stopped.userName, server: stopped.name, reason }, "stopped");
+      this.#log.info(
+        { event: "server_stopped", user: stopped.userName, server: stopped.name, reason },
+        "stopped",
+      );
     }
     return stopped ?? fresh;
   }
@@ -505,13 +512,18 @@ export class ServersService {
         this.#routes.removeRoute(server.userName, server.name);
         if (ended) {
           await this.#event(ended, to, 100, result.reason);
-          this.#log.info({ event: "server_ended", serverId: server.id, reason: result.reason }, "server ended");
+          this.#log.info(
+            { event: "server_ended", serverId: server.id, reason: result.reason },
+            "server ended",
+          );
         }
         return;
       }
       case "running": {
         this.#unknown.delete(server.id);
-        const target = result.target ?? (server.host && server.port ? { host: server.host, port: server.port } : undefined);
+        const target =
+          result.target ??
+          (server.host && server.port ? { host: server.host, port: server.port } : undefined);
         if (!target || !server.tokenSealed) return;
         const token = this.#sealer.open(server.tokenSealed);
         if (server.state !== "running") {
@@ -526,7 +538,13 @@ export class ServersService {
           if (!running) return;
           await this.#event(running, "running", 100, "Server ready");
         }
-        this.#routes.setRoute({ serverId: server.id, owner: server.userName, serverName: server.name, target, token });
+        this.#routes.setRoute({
+          serverId: server.id,
+          owner: server.userName,
+          serverName: server.name,
+          target,
+          token,
+        });
         return;
       }
     }

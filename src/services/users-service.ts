@@ -34,7 +34,9 @@ export class UsersService {
   }
 
   async get(name: string): Promise<User> {
-    const user = /^[a-z0-9][a-z0-9._-]{0,31}$/.test(name) ? await this.#store.users.getByName(name) : undefined;
+    const user = /^[a-z0-9][a-z0-9._-]{0,31}$/.test(name)
+      ? await this.#store.users.getByName(name)
+      : undefined;
     if (!user) throw new SlipwayError("user_not_found");
     return user;
   }

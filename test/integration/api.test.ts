@@ -10,7 +10,13 @@ describe("the REST API", () => {
   let adminToken: string;
   let aliceToken: string;
 
-  const call = (token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+  const call = (
+    token: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) =>
     fetch(hub.url + path, {
       method,
       headers: {
@@ -50,14 +56,17 @@ describe("the REST API", () => {
 
   it("says who a token belongs to, with JupyterHub's field names", async () => {
     for (const scheme of ["token", "Bearer"]) {
-      const res = await fetch(`${hub.url}/hub/api/user`, { headers: { authorization: `${scheme} ${aliceToken}` } });
+      const res = await fetch(`${hub.url}/hub/api/user`, {
+        headers: { authorization: `${scheme} ${aliceToken}` },
+      });
       assert.equal(res.status, 200);
       const body = (await res.json()) as Record<string, unknown>;
       assert.equal(body["name"], "alice");
       assert.equal(body["admin"], false);
       assert.equal(body["kind"], "user");
       assert.ok(Array.isArray(body["scopes"]));
-      for (const key of ["servers", "created", "last_activity", "pending", "server"]) assert.ok(key in body, key);
+      for (const key of ["servers", "created", "last_activity", "pending", "server"])
+        assert.ok(key in body, key);
     }
   });
 
@@ -82,7 +91,10 @@ describe("the REST API", () => {
     assert.equal(page._pagination.total, 2);
     assert.equal(page._pagination.next?.offset, 1);
     const plain = await call(adminToken, "GET", "/hub/api/users");
-    assert.deepEqual(((await plain.json()) as { name: string }[]).map((u) => u.name), ["admin", "alice"]);
+    assert.deepEqual(
+      ((await plain.json()) as { name: string }[]).map((u) => u.name),
+      ["admin", "alice"],
+    );
     const refused = await call(aliceToken, "GET", "/hub/api/users");
     assert.equal(refused.status, 403);
     assert.equal(((await refused.json()) as { code: string }).code, "forbidden");
@@ -92,7 +104,10 @@ describe("the REST API", () => {
     const res = await call(adminToken, "POST", "/hub/api/users", { usernames: ["carol", "dave"] });
     assert.equal(res.status, 201);
     const created = (await res.json()) as { name: string; setup_url: string }[];
-    assert.deepEqual(created.map((u) => u.name), ["carol", "dave"]);
+    assert.deepEqual(
+      created.map((u) => u.name),
+      ["carol", "dave"],
+    );
     for (const u of created) assert.match(u.setup_url, /\/hub\/setup\/[A-Za-z0-9_-]{43}$/);
     const again = await call(adminToken, "POST", "/hub/api/users/carol", {});
     assert.equal(again.status, 409);
@@ -159,7 +174,12 @@ describe("the REST API", () => {
   });
 
   it("refuses unknown launch options with 400 and starts nothing", async () => {
-    for (const body of [{ cmd: "sh" }, { target: "elsewhere" }, { target: "local\n#SBATCH --uid=0" }, { prologue: "x" }]) {
+    for (const body of [
+      { cmd: "sh" },
+      { target: "elsewhere" },
+      { target: "local\n#SBATCH --uid=0" },
+      { prologue: "x" },
+    ]) {
       const res = await call(aliceToken, "POST", "/hub/api/users/alice/servers/one", body);
       assert.equal(res.status, 400, JSON.stringify(body));
       const code = ((await res.json()) as { code: string }).code;
@@ -172,16 +192,27 @@ describe("the REST API", () => {
   });
 
   it("creates, lists and revokes tokens; a revoked token stops working at once", async () => {
-    const created = await call(aliceToken, "POST", "/hub/api/users/alice/tokens", { note: "ci", expires_in: 3600 });
+    const created = await call(aliceToken, "POST", "/hub/api/users/alice/tokens", {
+      note: "ci",
+      expires_in: 3600,
+    });
     assert.equal(created.status, 201);
-    const body = (await created.json()) as { id: string; token: string; expires_at: string; scopes: string[] };
+    const body = (await created.json()) as {
+      id: string;
+      token: string;
+      expires_at: string;
+      scopes: string[];
+    };
     assert.match(body.token, /^slw_/);
     assert.ok(body.expires_at);
     const list = (await (await call(aliceToken, "GET", "/hub/api/users/alice/tokens")).json()) as {
       api_tokens: { id: string; token?: string }[];
     };
     assert.ok(list.api_tokens.some((t) => t.id === body.id));
-    assert.ok(list.api_tokens.every((t) => t.token === undefined), "token secrets are never listed");
+    assert.ok(
+      list.api_tokens.every((t) => t.token === undefined),
+      "token secrets are never listed",
+    );
     assert.equal((await call(body.token, "GET", "/hub/api/user")).status, 200);
     assert.equal((await call(aliceToken, "DELETE", `/hub/api/users/alice/tokens/${body.id}`)).status, 204);
     assert.equal((await call(body.token, "GET", "/hub/api/user")).status, 401);
@@ -190,7 +221,9 @@ describe("the REST API", () => {
   it("refuses a token with scopes beyond its owner's", async () => {
     const res = await call(aliceToken, "POST", "/hub/api/users/alice/tokens", { scopes: ["admin:users"] });
     assert.equal(res.status, 403);
-    const narrow = await call(aliceToken, "POST", "/hub/api/users/alice/tokens", { scopes: ["read:users!user=alice"] });
+    const narrow = await call(aliceToken, "POST", "/hub/api/users/alice/tokens", {
+      scopes: ["read:users!user=alice"],
+    });
     assert.equal(narrow.status, 201);
     const token = ((await narrow.json()) as { token: string }).token;
     assert.equal((await call(token, "GET", "/hub/api/users/alice")).status, 200);

@@ -21,10 +21,20 @@ describe("servers through the hub and its proxy (local launcher, real Jupyter)",
   let aliceToken: string;
   let bobToken: string;
 
-  const as = (token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+  const as = (
+    token: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) =>
     fetch(hub.url + path, {
       method,
-      headers: { authorization: `token ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+      headers: {
+        authorization: `token ${token}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...headers,
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
 
@@ -66,7 +76,10 @@ describe("servers through the hub and its proxy (local launcher, real Jupyter)",
     const events = text
       .split("\n\n")
       .filter((chunk) => chunk.startsWith("data: "))
-      .map((chunk) => JSON.parse(chunk.slice(6)) as { progress: number; ready?: boolean; url?: string; message: string });
+      .map(
+        (chunk) =>
+          JSON.parse(chunk.slice(6)) as { progress: number; ready?: boolean; url?: string; message: string },
+      );
     assert.ok(events.length >= 2);
     const last = events.at(-1);
     assert.equal(last?.ready, true);

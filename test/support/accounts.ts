@@ -20,7 +20,12 @@ export async function firstAdmin(hub: TestHub, name = "admin"): Promise<SignedIn
 }
 
 /** An admin creates `name` through the API; the new user follows the set-up link. */
-export async function addUser(hub: TestHub, admin: HubClient, name: string, isAdmin = false): Promise<SignedIn> {
+export async function addUser(
+  hub: TestHub,
+  admin: HubClient,
+  name: string,
+  isAdmin = false,
+): Promise<SignedIn> {
   const res = await admin.api("POST", `/hub/api/users/${name}`, { admin: isAdmin });
   if (res.status !== 201) throw new Error(`creating ${name} answered ${res.status}: ${await res.text()}`);
   const body: unknown = await res.json();

@@ -22,7 +22,8 @@ export class HubClient {
       if (!pair || eq < 0) continue;
       const name = pair.slice(0, eq).trim();
       const value = pair.slice(eq + 1).trim();
-      if (value === "" || /max-age=0/i.test(line) || /expires=thu, 01 jan 1970/i.test(line)) this.cookies.delete(name);
+      if (value === "" || /max-age=0/i.test(line) || /expires=thu, 01 jan 1970/i.test(line))
+        this.cookies.delete(name);
       else {
         this.cookies.set(name, value);
         if (name.includes("slipway-session")) rememberSecret(value);
@@ -30,7 +31,10 @@ export class HubClient {
     }
   }
 
-  async request(path: string, init: RequestInit & { headers?: Record<string, string> } = {}): Promise<Response> {
+  async request(
+    path: string,
+    init: RequestInit & { headers?: Record<string, string> } = {},
+  ): Promise<Response> {
     const headers: Record<string, string> = { ...init.headers };
     if (this.cookies.size > 0 && headers["cookie"] === undefined) headers["cookie"] = this.cookieHeader();
     const res = await fetch(this.base + path, { ...init, headers, redirect: "manual" });
@@ -43,16 +47,30 @@ export class HubClient {
     return { res, html: await res.text() };
   }
 
-  async postForm(path: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
+  async postForm(
+    path: string,
+    fields: Record<string, string>,
+    headers: Record<string, string> = {},
+  ): Promise<Response> {
     return this.request(path, {
       method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", origin: this.base, "sec-fetch-site": "same-origin", ...headers },
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        origin: this.base,
+        "sec-fetch-site": "same-origin",
+        ...headers,
+      },
       body: new URLSearchParams(fields).toString(),
     });
   }
 
   /** A same-origin JSON call as the hub's own pages make it (cookie + XSRF header). */
-  async api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  async api(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Response> {
     return this.request(path, {
       method,
       headers: {
@@ -76,7 +94,10 @@ export class HubClient {
 export function field(html: string, pattern: RegExp): string {
   const match = pattern.exec(html);
   if (!match?.[1]) throw new Error(`pattern ${pattern} not found in page:\n${html.slice(0, 2000)}`);
-  return match[1].replace(/&amp;/g, "&").replace(/&quot;/g, '"').replace(/&#39;/g, "'");
+  return match[1]
+    .replace(/&amp;/g, "&")
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'");
 }
 
 export const hiddenField = (name: string) => new RegExp(`name="${name}" value="([^"]*)"`);
@@ -109,7 +130,8 @@ export async function completeSetup(
   };
   if (options.askName) fields["username"] = account.name;
   const submitted = await client.postForm(linkPath, fields);
-  if (submitted.status !== 303) throw new Error(`set-up answered ${submitted.status}: ${await submitted.text()}`);
+  if (submitted.status !== 303)
+    throw new Error(`set-up answered ${submitted.status}: ${await submitted.text()}`);
   const location = submitted.headers.get("location") ?? "";
   if (!location.startsWith("/hub/enrol-totp")) return { ...account, totpSecret: "" };
   const enrol = await client.page(location);

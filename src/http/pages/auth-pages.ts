@@ -2,7 +2,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { isSlipwayError, SlipwayError } from "../../domain/errors.js";
 import type { SignInResult } from "../../services/identity-service.js";
-import { checkSameOrigin, clientAddress, noStore, resolvePrincipal, sessionIdOf, type HttpContext } from "../context.js";
+import {
+  checkSameOrigin,
+  clientAddress,
+  noStore,
+  resolvePrincipal,
+  sessionIdOf,
+  type HttpContext,
+} from "../context.js";
 import { readCookie } from "../cookies.js";
 import { html, type Html } from "../html.js";
 import { safeNext } from "../safe-next.js";
@@ -86,8 +93,12 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext, random
         <form method="post" action="/hub/login">
           <input type="hidden" name="_xsrf" value="${xsrf}" />
           <input type="hidden" name="next" value="${next}" />
-          <label>User name <input name="username" autocomplete="username" required value="${username}" autofocus /></label>
-          <label>Password <input name="password" type="password" autocomplete="current-password" required /></label>
+          <label
+            >User name <input name="username" autocomplete="username" required value="${username}" autofocus
+          /></label>
+          <label
+            >Password <input name="password" type="password" autocomplete="current-password" required
+          /></label>
           <button type="submit">Sign in</button>
         </form>
       </section>`,
@@ -105,14 +116,19 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext, random
     const next = safeNext(body.next);
     checkLoginXsrf(request, body._xsrf);
     try {
-      const result = await ctx.identity.signInWithPassword(body.username, body.password, clientAddress(ctx, request));
+      const result = await ctx.identity.signInWithPassword(
+        body.username,
+        body.password,
+        clientAddress(ctx, request),
+      );
       const old = sessionIdOf(ctx, request);
       if (old) await ctx.identity.signOut(old);
       return afterSignIn(reply, result, next);
     } catch (err) {
       if (!isSlipwayError(err)) throw err;
       reply.code(err.status);
-      if (err.code === "too_many_attempts") reply.header("retry-after", String(err.details?.["retryAfter"] ?? 1));
+      if (err.code === "too_many_attempts")
+        reply.header("retry-after", String(err.details?.["retryAfter"] ?? 1));
       return renderLogin(reply, body._xsrf, next, err.message, body.username.slice(0, 64));
     }
   });
@@ -138,7 +154,16 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext, random
         <form method="post" action="/hub/login/totp">
           <input type="hidden" name="_xsrf" value="${xsrf}" />
           <input type="hidden" name="next" value="${next}" />
-          <label>Code <input name="code" inputmode="numeric" pattern="[0-9]{6}" autocomplete="one-time-code" required autofocus /></label>
+          <label
+            >Code
+            <input
+              name="code"
+              inputmode="numeric"
+              pattern="[0-9]{6}"
+              autocomplete="one-time-code"
+              required
+              autofocus
+          /></label>
           <button type="submit">Verify</button>
         </form>
       </section>`,
@@ -159,12 +184,17 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext, random
     if (!pending) return reply.redirect(withNext("/hub/login", next), 303);
     checkSameOrigin(ctx, request, pending.session.xsrfToken);
     try {
-      const result = await ctx.identity.completeTotp(pending.sessionId, body.code.trim(), clientAddress(ctx, request));
+      const result = await ctx.identity.completeTotp(
+        pending.sessionId,
+        body.code.trim(),
+        clientAddress(ctx, request),
+      );
       return afterSignIn(reply, result, next);
     } catch (err) {
       if (!isSlipwayError(err)) throw err;
       reply.code(err.status);
-      if (err.code === "too_many_attempts") reply.header("retry-after", String(err.details?.["retryAfter"] ?? 1));
+      if (err.code === "too_many_attempts")
+        reply.header("retry-after", String(err.details?.["retryAfter"] ?? 1));
       return renderCode(reply, pending.session.xsrfToken, next, err.message);
     }
   });
@@ -183,17 +213,31 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext, random
       title: "Set up your authenticator",
       body: html`<section class="card narrow">
         <h1>Set up your authenticator</h1>
-        <p>Scan this code with an authenticator app (FreeOTP, Google Authenticator, Aegis, 1Password…), then
-        enter the 6-digit code it shows.</p>
+        <p>
+          Scan this code with an authenticator app (FreeOTP, Google Authenticator, Aegis, 1Password…), then
+          enter the 6-digit code it shows.
+        </p>
         ${error ? html`<p class="error" role="alert">${error}</p>` : ""}
-        <img class="qr" id="totp-qr" alt="QR code of your authenticator secret" src="${qr}" width="220" height="220" />
-        <p>Or type this secret: <code id="totp-secret" class="secret">${enrolment.secret}</code>
-          <button type="button" class="copy" data-copy="#totp-secret">Copy</button></p>
+        <img
+          class="qr"
+          id="totp-qr"
+          alt="QR code of your authenticator secret"
+          src="${qr}"
+          width="220"
+          height="220"
+        />
+        <p>
+          Or type this secret: <code id="totp-secret" class="secret">${enrolment.secret}</code>
+          <button type="button" class="copy" data-copy="#totp-secret">Copy</button>
+        </p>
         <form method="post" action="/hub/enrol-totp">
           <input type="hidden" name="_xsrf" value="${pending.session.xsrfToken}" />
           <input type="hidden" name="next" value="${next}" />
           <input type="hidden" name="pending" value="${enrolment.pending}" />
-          <label>Code <input name="code" inputmode="numeric" pattern="[0-9]{6}" autocomplete="one-time-code" required /></label>
+          <label
+            >Code
+            <input name="code" inputmode="numeric" pattern="[0-9]{6}" autocomplete="one-time-code" required
+          /></label>
           <button type="submit">Confirm</button>
         </form>
       </section>`,
@@ -215,7 +259,11 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext, random
     if (!pending) return reply.redirect(withNext("/hub/login", next), 303);
     checkSameOrigin(ctx, request, pending.session.xsrfToken);
     try {
-      const result = await ctx.identity.completeTotpEnrolment(pending.sessionId, body.pending ?? "", body.code.trim());
+      const result = await ctx.identity.completeTotpEnrolment(
+        pending.sessionId,
+        body.pending ?? "",
+        body.code.trim(),
+      );
       return afterSignIn(reply, result, next);
     } catch (err) {
       if (!isSlipwayError(err)) throw err;
@@ -226,7 +274,13 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext, random
 
   // --- set-up links --------------------------------------------------------------------------
 
-  const renderSetup = (reply: FastifyReply, action: string, xsrf: string, askName: boolean, error?: string): string => {
+  const renderSetup = (
+    reply: FastifyReply,
+    action: string,
+    xsrf: string,
+    askName: boolean,
+    error?: string,
+  ): string => {
     noStore(reply);
     reply.type("text/html; charset=utf-8");
     const intro: Html = askName
@@ -236,13 +290,16 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext, random
       title: "Set up your account",
       body: html`<section class="card narrow">
         <h1>Set up your account</h1>
-        ${intro}
-        ${error ? html`<p class="error" role="alert">${error}</p>` : ""}
+        ${intro} ${error ? html`<p class="error" role="alert">${error}</p>` : ""}
         <form method="post" action="${action}">
           <input type="hidden" name="_xsrf" value="${xsrf}" />
           ${askName ? html`<label>User name <input name="username" autocomplete="username" required pattern="[a-z0-9][a-z0-9._\\-]{0,31}" /></label>` : ""}
-          <label>Password <input name="password" type="password" autocomplete="new-password" required /></label>
-          <label>Password again <input name="confirm" type="password" autocomplete="new-password" required /></label>
+          <label
+            >Password <input name="password" type="password" autocomplete="new-password" required
+          /></label>
+          <label
+            >Password again <input name="confirm" type="password" autocomplete="new-password" required
+          /></label>
           <button type="submit">Continue</button>
         </form>
       </section>`,
@@ -258,7 +315,8 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext, random
     checkLoginXsrf(request, body._xsrf);
     try {
       if (body.username !== undefined) throw new SlipwayError("unknown_field", "Unknown field: username");
-      if (body.password !== body.confirm) throw new SlipwayError("validation_failed", "The two passwords differ.");
+      if (body.password !== body.confirm)
+        throw new SlipwayError("validation_failed", "The two passwords differ.");
       const result = await ctx.identity.completeSetup(request.params.token, body.password);
       return afterSignIn(reply, result, "/hub/home");
     } catch (err) {
@@ -277,11 +335,13 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext, random
     const body = parseForm(setupBody, request.body);
     checkLoginXsrf(request, body._xsrf);
     try {
-      if (body.password !== body.confirm) throw new SlipwayError("validation_failed", "The two passwords differ.");
+      if (body.password !== body.confirm)
+        throw new SlipwayError("validation_failed", "The two passwords differ.");
       ctx.identity.checkPasswordPolicy(body.password);
       const name = body.username ?? "";
       if (!/^[a-z0-9][a-z0-9._-]{0,31}$/.test(name)) throw new SlipwayError("invalid_user_name");
-      if (!(await ctx.firstAdmin.consume(request.params.secret))) throw new SlipwayError("setup_link_invalid");
+      if (!(await ctx.firstAdmin.consume(request.params.secret)))
+        throw new SlipwayError("setup_link_invalid");
       const user = await ctx.identity.createFirstAdmin(name, body.password);
       return afterSignIn(reply, await ctx.identity.signInAfterSetup(user), "/hub/home");
     } catch (err) {
@@ -303,9 +363,13 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext, random
       title: "Sign out",
       user: resolved.user,
       xsrf: resolved.session.xsrfToken,
-      body: html`<section class="card narrow"><h1>Sign out?</h1>
-        <form method="post" action="/hub/logout"><input type="hidden" name="_xsrf" value="${resolved.session.xsrfToken}" />
-        <button type="submit">Sign out</button></form></section>`,
+      body: html`<section class="card narrow">
+        <h1>Sign out?</h1>
+        <form method="post" action="/hub/logout">
+          <input type="hidden" name="_xsrf" value="${resolved.session.xsrfToken}" />
+          <button type="submit">Sign out</button>
+        </form>
+      </section>`,
     });
   });
 
@@ -323,7 +387,6 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext, random
     reply.clearCookie(ctx.cookies.session, cookieOptions());
     return reply.redirect("/hub/login", 303);
   });
-
 }
 
 export function parseForm<T>(schema: z.ZodType<T>, body: unknown): T {
@@ -331,7 +394,13 @@ export function parseForm<T>(schema: z.ZodType<T>, body: unknown): T {
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   if (issue?.code === "unrecognized_keys") {
-    throw new SlipwayError("unknown_field", `Unknown field: ${issue.keys.map((k) => k.slice(0, 32)).join(", ")}`);
+    throw new SlipwayError(
+      "unknown_field",
+      `Unknown field: ${issue.keys.map((k) => k.slice(0, 32)).join(", ")}`,
+    );
   }
-  throw new SlipwayError("validation_failed", `${issue?.path.join(".") || "form"}: ${issue?.message ?? "not valid"}`);
+  throw new SlipwayError(
+    "validation_failed",
+    `${issue?.path.join(".") || "form"}: ${issue?.message ?? "not valid"}`,
+  );
 }

@@ -13,42 +13,47 @@ export interface PageOptions {
 export function page(options: PageOptions): string {
   const user = options.user ?? null;
   return html`<!doctype html>
-<html lang="en">
-  <head>
-    <meta charset="utf-8" />
-    <meta name="viewport" content="width=device-width, initial-scale=1" />
-    <title>${options.title} · Slipway</title>
-    <link rel="stylesheet" href="/hub/static/slipway.css" />
-    ${options.xsrf ? html`<meta name="slipway-xsrf" content="${options.xsrf}" />` : ""}
-    ${user ? html`<meta name="slipway-user" content="${user.name}" />` : ""}
-    ${options.script ? html`<script type="module" src="/hub/static/app.js" data-page="${options.script}"></script>` : ""}
-  </head>
-  <body>
-    <header class="top">
-      <a class="brand" href="/hub/home">Slipway</a>
-      ${user
-        ? html`<nav>
-            <a href="/hub/home">Servers</a>
-            <a href="/hub/token">Tokens</a>
-            ${user.admin ? html`<a href="/hub/admin">Admin</a>` : ""}
-            <span class="who">${user.name}</span>
-            <form method="post" action="/hub/logout" class="inline">
-              <input type="hidden" name="_xsrf" value="${options.xsrf ?? ""}" />
-              <button type="submit" id="sign-out">Sign out</button>
-            </form>
-          </nav>`
-        : ""}
-    </header>
-    <main>${options.body}</main>
-  </body>
-</html>`.value;
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${options.title} · Slipway</title>
+        <link rel="stylesheet" href="/hub/static/slipway.css" />
+        ${options.xsrf ? html`<meta name="slipway-xsrf" content="${options.xsrf}" />` : ""}
+        ${user ? html`<meta name="slipway-user" content="${user.name}" />` : ""}
+        ${options.script ? html`<script type="module" src="/hub/static/app.js" data-page="${options.script}"></script>` : ""}
+      </head>
+      <body>
+        <header class="top">
+          <a class="brand" href="/hub/home">Slipway</a>
+          ${
+            user
+              ? html`<nav>
+                  <a href="/hub/home">Servers</a>
+                  <a href="/hub/token">Tokens</a>
+                  ${user.admin ? html`<a href="/hub/admin">Admin</a>` : ""}
+                  <span class="who">${user.name}</span>
+                  <form method="post" action="/hub/logout" class="inline">
+                    <input type="hidden" name="_xsrf" value="${options.xsrf ?? ""}" />
+                    <button type="submit" id="sign-out">Sign out</button>
+                  </form>
+                </nav>`
+              : ""
+          }
+        </header>
+        <main>${options.body}</main>
+      </body>
+    </html>`.value;
 }
 
 export function errorPage(status: number, message: string, user?: User | null): string {
   return page({
     title: `Error ${status}`,
     user: user ?? null,
-    body: html`<section class="card"><h1>${status}</h1><p class="error" role="alert">${message}</p>
-      <p><a href="/hub/home">Back to your servers</a></p></section>`,
+    body: html`<section class="card">
+      <h1>${status}</h1>
+      <p class="error" role="alert">${message}</p>
+      <p><a href="/hub/home">Back to your servers</a></p>
+    </section>`,
   });
 }

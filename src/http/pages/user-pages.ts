@@ -37,15 +37,44 @@ function serverRow(server: Server) {
   const model = serverModel(server);
   const label = server.name === "" ? "Default server" : server.displayName || server.name;
   return html`<tr data-server="${server.name}" data-state="${server.state}" data-url="${model.url}">
-    <td class="name"><span class="display">${label}</span> ${server.name ? html`<code>${server.name}</code>` : ""}</td>
-    <td class="state"><span class="badge ${server.state}" data-role="state">${STATE_WORDS[server.state]}</span>
-      <span class="reason" data-role="reason">${server.reason && server.state !== "running" ? server.reason : ""}</span></td>
+    <td class="name">
+      <span class="display">${label}</span> ${server.name ? html`<code>${server.name}</code>` : ""}
+    </td>
+    <td class="state">
+      <span class="badge ${server.state}" data-role="state">${STATE_WORDS[server.state]}</span>
+      <span class="reason" data-role="reason"
+        >${server.reason && server.state !== "running" ? server.reason : ""}</span
+      >
+    </td>
     <td class="actions">
-      <a class="button open" data-role="open" href="${model.url}" ${server.state === "running" ? "" : html`hidden`}>Open</a>
-      <button type="button" data-action="start" ${server.state === "stopped" || server.state === "failed" ? "" : html`hidden`}>Start</button>
-      <button type="button" data-action="stop" ${server.state === "stopped" || server.state === "failed" ? html`hidden` : ""}>Stop</button>
+      <a
+        class="button open"
+        data-role="open"
+        href="${model.url}"
+        ${server.state === "running" ? "" : html`hidden`}
+        >Open</a
+      >
+      <button
+        type="button"
+        data-action="start"
+        ${server.state === "stopped" || server.state === "failed" ? "" : html`hidden`}
+      >
+        Start
+      </button>
+      <button
+        type="button"
+        data-action="stop"
+        ${server.state === "stopped" || server.state === "failed" ? html`hidden` : ""}
+      >
+        Stop
+      </button>
       ${server.name ? html`<button type="button" class="danger" data-action="delete">Delete</button>` : ""}
-      <a href="/hub/spawn-pending/${server.userName}/${server.name}" data-role="progress" ${server.state === "running" || server.state === "stopped" || server.state === "failed" ? html`hidden` : ""}>progress</a>
+      <a
+        href="/hub/spawn-pending/${server.userName}/${server.name}"
+        data-role="progress"
+        ${server.state === "running" || server.state === "stopped" || server.state === "failed" ? html`hidden` : ""}
+        >progress</a
+      >
     </td>
   </tr>`;
 }
@@ -98,11 +127,22 @@ export function registerUserPages(app: FastifyInstance, ctx: HttpContext): void 
         <h1>Your servers</h1>
         <p class="status-line" id="stream-status" role="status"></p>
         <table class="servers" id="servers">
-          <thead><tr><th>Server</th><th>Status</th><th></th></tr></thead>
-          <tbody>${rows.map((s) => serverRow(s))}</tbody>
+          <thead>
+            <tr>
+              <th>Server</th>
+              <th>Status</th>
+              <th></th>
+            </tr>
+          </thead>
+          <tbody>
+            ${rows.map((s) => serverRow(s))}
+          </tbody>
         </table>
         <form id="new-server" class="new-server">
-          <label>New named server <input name="name" required pattern="[a-z][a-z0-9\\-]{0,29}" placeholder="e.g. analysis" /></label>
+          <label
+            >New named server
+            <input name="name" required pattern="[a-z][a-z0-9\\-]{0,29}" placeholder="e.g. analysis"
+          /></label>
           <label>Display name <input name="display_name" maxlength="80" placeholder="optional" /></label>
           <button type="submit">Add and start</button>
           <p class="error" role="alert" id="new-server-error"></p>
@@ -111,7 +151,10 @@ export function registerUserPages(app: FastifyInstance, ctx: HttpContext): void 
     });
   });
 
-  const spawnPage = async (request: FastifyRequest<{ Params: { user?: string; server?: string } }>, reply: FastifyReply) => {
+  const spawnPage = async (
+    request: FastifyRequest<{ Params: { user?: string; server?: string } }>,
+    reply: FastifyReply,
+  ) => {
     const principal = await requirePageUser(ctx, request, reply);
     if (!principal) return reply;
     const owner = await targetUser(ctx, principal, request.params.user ?? principal.user.name);
@@ -120,7 +163,8 @@ export function registerUserPages(app: FastifyInstance, ctx: HttpContext): void 
     const query = z.object({ target: z.string().optional() }).loose().safeParse(request.query);
     const current = await ctx.servers.find(owner, name);
     const preferred = query.success ? query.data.target : undefined;
-    const lastTarget = typeof current?.userOptions["target"] === "string" ? current.userOptions["target"] : undefined;
+    const lastTarget =
+      typeof current?.userOptions["target"] === "string" ? current.userOptions["target"] : undefined;
     const selected = preferred ?? lastTarget ?? model.defaultTarget;
     noStore(reply);
     reply.type("text/html; charset=utf-8");
@@ -132,10 +176,19 @@ export function registerUserPages(app: FastifyInstance, ctx: HttpContext): void 
       body: html`<section class="card narrow">
         <h1>Start ${name ? html`<code>${name}</code>` : "your server"}</h1>
         <form id="spawn-form" data-user="${owner.name}" data-server="${name}">
-          <fieldset><legend>Where to run</legend>
+          <fieldset>
+            <legend>Where to run</legend>
             ${model.targets.map(
-              (t) => html`<label class="choice"><input type="radio" name="target" value="${t.name}" ${t.name === selected ? html`checked` : ""} />
-                <strong>${t.displayName}</strong> <span class="muted">${t.description}</span></label>`,
+              (t) =>
+                html`<label class="choice"
+                  ><input
+                    type="radio"
+                    name="target"
+                    value="${t.name}"
+                    ${t.name === selected ? html`checked` : ""}
+                  />
+                  <strong>${t.displayName}</strong> <span class="muted">${t.description}</span></label
+                >`,
             )}
           </fieldset>
           <button type="submit">Start</button>
@@ -148,7 +201,10 @@ export function registerUserPages(app: FastifyInstance, ctx: HttpContext): void 
   app.get("/hub/spawn/:user", spawnPage);
   app.get("/hub/spawn/:user/:server", spawnPage);
 
-  const pendingPage = async (request: FastifyRequest<{ Params: { user: string; server?: string } }>, reply: FastifyReply) => {
+  const pendingPage = async (
+    request: FastifyRequest<{ Params: { user: string; server?: string } }>,
+    reply: FastifyReply,
+  ) => {
     const principal = await requirePageUser(ctx, request, reply);
     if (!principal) return reply;
     const owner = await targetUser(ctx, principal, request.params.user);
@@ -163,8 +219,14 @@ export function registerUserPages(app: FastifyInstance, ctx: HttpContext): void 
       user: principal.user,
       xsrf: principal.xsrfToken,
       script: "pending",
-      body: html`<section class="card narrow" id="pending" data-progress-url="${model.progress_url}" data-url="${model.url}"
-          data-user="${owner.name}" data-server="${name}">
+      body: html`<section
+        class="card narrow"
+        id="pending"
+        data-progress-url="${model.progress_url}"
+        data-url="${model.url}"
+        data-user="${owner.name}"
+        data-server="${name}"
+      >
         <h1>Starting ${name ? html`<code>${name}</code>` : "your server"}</h1>
         <progress id="progress-bar" max="100" value="0"></progress>
         <ol id="progress-log" class="log"></ol>
@@ -203,19 +265,42 @@ export function registerUserPages(app: FastifyInstance, ctx: HttpContext): void 
         <h1>API tokens</h1>
         <form id="new-token">
           <label>Note <input name="note" maxlength="200" placeholder="what it is for" /></label>
-          <label>Expires in <select name="expires_in">
-            <option value="3600">1 hour</option><option value="86400">1 day</option>
-            <option value="604800" selected>1 week</option><option value="2592000">30 days</option><option value="">never</option>
-          </select></label>
+          <label
+            >Expires in
+            <select name="expires_in">
+              <option value="3600">1 hour</option>
+              <option value="86400">1 day</option>
+              <option value="604800" selected>1 week</option>
+              <option value="2592000">30 days</option>
+              <option value="">never</option>
+            </select></label
+          >
           <button type="submit">Create token</button>
         </form>
         <p id="new-token-value" class="secret" hidden></p>
-        <table class="tokens"><thead><tr><th>Note</th><th>Prefix</th><th>Created</th><th>Expires</th><th></th></tr></thead>
-          <tbody>${tokens.map(
-            (t) => html`<tr data-token="${t.id}"><td>${t.note}</td><td><code>slw_${t.prefix}…</code></td>
-              <td>${t.createdAt.toISOString()}</td><td>${t.expiresAt ? t.expiresAt.toISOString() : "never"}</td>
-              <td><button type="button" class="danger" data-action="revoke">Revoke</button></td></tr>`,
-          )}</tbody></table>
+        <table class="tokens">
+          <thead>
+            <tr>
+              <th>Note</th>
+              <th>Prefix</th>
+              <th>Created</th>
+              <th>Expires</th>
+              <th></th>
+            </tr>
+          </thead>
+          <tbody>
+            ${tokens.map(
+              (t) =>
+                html`<tr data-token="${t.id}">
+                  <td>${t.note}</td>
+                  <td><code>slw_${t.prefix}…</code></td>
+                  <td>${t.createdAt.toISOString()}</td>
+                  <td>${t.expiresAt ? t.expiresAt.toISOString() : "never"}</td>
+                  <td><button type="button" class="danger" data-action="revoke">Revoke</button></td>
+                </tr>`,
+            )}
+          </tbody>
+        </table>
       </section>`,
     });
   });
@@ -225,7 +310,10 @@ export function registerUserPages(app: FastifyInstance, ctx: HttpContext): void 
     if (!principal) return reply;
     if (!can(principal, "admin:users", null)) throw new SlipwayError("forbidden");
     const pageSize = 200;
-    const offsetParse = z.object({ offset: z.coerce.number().int().min(0).default(0) }).loose().safeParse(request.query);
+    const offsetParse = z
+      .object({ offset: z.coerce.number().int().min(0).default(0) })
+      .loose()
+      .safeParse(request.query);
     const offset = offsetParse.success ? offsetParse.data.offset : 0;
     const users = await ctx.users.list(offset, pageSize);
     const servers = await ctx.servers.listForUsers(users.items.map((u) => u.id));
@@ -245,27 +333,54 @@ export function registerUserPages(app: FastifyInstance, ctx: HttpContext): void 
         </form>
         <p id="setup-link" class="secret" role="status" hidden></p>
         <p class="error" role="alert" id="admin-error"></p>
-        <p class="muted">${users.total} users${users.total > pageSize ? html` · showing ${offset + 1}–${Math.min(offset + pageSize, users.total)}
-          ${offset > 0 ? html`<a href="/hub/admin?offset=${Math.max(0, offset - pageSize)}">previous</a>` : ""}
-          ${offset + pageSize < users.total ? html`<a href="/hub/admin?offset=${offset + pageSize}">next</a>` : ""}` : ""}</p>
+        <p class="muted">
+          ${users.total}
+          users${
+            users.total > pageSize
+              ? html` · showing ${offset + 1}–${Math.min(offset + pageSize, users.total)}
+                ${offset > 0 ? html`<a href="/hub/admin?offset=${Math.max(0, offset - pageSize)}">previous</a>` : ""}
+                ${offset + pageSize < users.total ? html`<a href="/hub/admin?offset=${offset + pageSize}">next</a>` : ""}`
+              : ""
+          }
+        </p>
         <table class="users">
-          <thead><tr><th>User</th><th>Role</th><th>Servers</th><th></th></tr></thead>
-          <tbody>${users.items.map((u) => {
-            const own = servers.filter((s) => s.userId === u.id);
-            return html`<tr data-user="${u.name}" data-disabled="${u.disabled ? "true" : "false"}">
-              <td>${u.name}${u.disabled ? html` <span class="badge failed">disabled</span>` : ""}</td>
-              <td>${u.admin ? "admin" : "user"}</td>
-              <td>${own.map(
-                (s) => html`<span class="server-chip" data-server="${s.name}" data-state="${s.state}">${s.name || "default"}: ${s.state}
-                  ${s.state !== "stopped" && s.state !== "failed" ? html`<button type="button" data-action="stop-server" data-server="${s.name}">stop</button>` : ""}
-                  ${s.state === "running" ? html`<a href="${serverPrefix(u.name, s.name)}">open</a>` : ""}</span>`,
-              )}</td>
-              <td>${u.id === principal.user.id
-                ? ""
-                : html`<button type="button" data-action="${u.disabled ? "enable" : "disable"}">${u.disabled ? "Enable" : "Disable"}</button>
-                  <button type="button" data-action="setup-link">New set-up link</button>`}</td>
-            </tr>`;
-          })}</tbody>
+          <thead>
+            <tr>
+              <th>User</th>
+              <th>Role</th>
+              <th>Servers</th>
+              <th></th>
+            </tr>
+          </thead>
+          <tbody>
+            ${users.items.map((u) => {
+              const own = servers.filter((s) => s.userId === u.id);
+              return html`<tr data-user="${u.name}" data-disabled="${u.disabled ? "true" : "false"}">
+                <td>${u.name}${u.disabled ? html` <span class="badge failed">disabled</span>` : ""}</td>
+                <td>${u.admin ? "admin" : "user"}</td>
+                <td>
+                  ${own.map(
+                    (s) =>
+                      html`<span class="server-chip" data-server="${s.name}" data-state="${s.state}"
+                        >${s.name || "default"}: ${s.state}
+                        ${s.state !== "stopped" && s.state !== "failed" ? html`<button type="button" data-action="stop-server" data-server="${s.name}">stop</button>` : ""}
+                        ${s.state === "running" ? html`<a href="${serverPrefix(u.name, s.name)}">open</a>` : ""}</span
+                      >`,
+                  )}
+                </td>
+                <td>
+                  ${
+                    u.id === principal.user.id
+                      ? ""
+                      : html`<button type="button" data-action="${u.disabled ? "enable" : "disable"}">
+                            ${u.disabled ? "Enable" : "Disable"}
+                          </button>
+                          <button type="button" data-action="setup-link">New set-up link</button>`
+                  }
+                </td>
+              </tr>`;
+            })}
+          </tbody>
         </table>
       </section>`,
     });

@@ -27,7 +27,10 @@ export function registerServerRoutes(app: FastifyInstance, ctx: HttpContext): vo
     const name = serverNameOf(request.params);
     const existing = await ctx.servers.find(owner, name);
     if (existing?.state === "running") {
-      throw new SlipwayError("server_running", `${owner.name}'s server ${name || "(default)"} is already running.`);
+      throw new SlipwayError(
+        "server_running",
+        `${owner.name}'s server ${name || "(default)"} is already running.`,
+      );
     }
     const server = await ctx.servers.start(owner, name, request.body);
     const settled = isStarting(server.state)
@@ -82,7 +85,10 @@ export function registerServerRoutes(app: FastifyInstance, ctx: HttpContext): vo
     const principal = await authenticate(ctx, request);
     const owner = await targetUser(ctx, principal, request.params.name);
     requireScope(principal, "servers", owner.name);
-    const body = parseBody(z.strictObject({ display_name: z.string().min(1).max(80).optional() }), request.body);
+    const body = parseBody(
+      z.strictObject({ display_name: z.string().min(1).max(80).optional() }),
+      request.body,
+    );
     const name = serverNameOf(request.params);
     if (await ctx.servers.find(owner, name)) throw new SlipwayError("server_exists");
     const server = await ctx.servers.ensure(owner, name, body.display_name);

@@ -5,7 +5,13 @@ import { tokenModel } from "../presenters.js";
 
 const createBody = z.strictObject({
   note: z.string().max(200).optional(),
-  expires_in: z.number().int().positive().max(10 * 365 * 24 * 3600).nullable().optional(),
+  expires_in: z
+    .number()
+    .int()
+    .positive()
+    .max(10 * 365 * 24 * 3600)
+    .nullable()
+    .optional(),
   scopes: z.array(z.string().max(100)).max(50).optional(),
   roles: z.array(z.string()).max(0, "roles are not supported; ask for scopes").optional(),
 });
@@ -35,20 +41,26 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: HttpContext): voi
     return { ...tokenModel(created.model, owner.name), token: created.token };
   });
 
-  app.get<{ Params: { name: string; id: string } }>("/hub/api/users/:name/tokens/:id", async (request, reply) => {
-    const principal = await authenticate(ctx, request);
-    const owner = await targetUser(ctx, principal, request.params.name);
-    requireScope(principal, "read:tokens", owner.name);
-    noStore(reply);
-    return tokenModel(await ctx.tokens.get(owner, request.params.id), owner.name);
-  });
+  app.get<{ Params: { name: string; id: string } }>(
+    "/hub/api/users/:name/tokens/:id",
+    async (request, reply) => {
+      const principal = await authenticate(ctx, request);
+      const owner = await targetUser(ctx, principal, request.params.name);
+      requireScope(principal, "read:tokens", owner.name);
+      noStore(reply);
+      return tokenModel(await ctx.tokens.get(owner, request.params.id), owner.name);
+    },
+  );
 
-  app.delete<{ Params: { name: string; id: string } }>("/hub/api/users/:name/tokens/:id", async (request, reply) => {
-    const principal = await authenticate(ctx, request);
-    const owner = await targetUser(ctx, principal, request.params.name);
-    requireScope(principal, "tokens", owner.name);
-    await ctx.tokens.revoke(owner, request.params.id);
-    reply.code(204);
-    return null;
-  });
+  app.delete<{ Params: { name: string; id: string } }>(
+    "/hub/api/users/:name/tokens/:id",
+    async (request, reply) => {
+      const principal = await authenticate(ctx, request);
+      const owner = await targetUser(ctx, principal, request.params.name);
+      requireScope(principal, "tokens", owner.name);
+      await ctx.tokens.revoke(owner, request.params.id);
+      reply.code(204);
+      return null;
+    },
+  );
 }
