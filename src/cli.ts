@@ -126,12 +126,11 @@ common(program.command("serve").description("run the hub"))
       },
     };
     const hub = await startHub({ config: merged, dataDir: opts.dataDir });
-    process.stdout.write(`\nSlipway is running at ${hub.url}/\n`);
-    if (hub.firstAdminUrl) {
-      process.stdout.write(
-        `\nNo accounts exist yet. Open this one-time link to create the first admin:\n\n    ${hub.firstAdminUrl}\n\n`,
-      );
-    }
+    // One write, so a supervisor reading the output sees the link together with the address.
+    const firstAdmin = hub.firstAdminUrl
+      ? `\nNo accounts exist yet. Open this one-time link to create the first admin:\n\n    ${hub.firstAdminUrl}\n`
+      : "";
+    process.stdout.write(`${firstAdmin}\nSlipway is running at ${hub.url}/\n`);
     let stopping = false;
     const stop = () => {
       if (stopping) return;

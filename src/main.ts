@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { join, resolve } from "node:path";
@@ -144,6 +145,23 @@ function probeWith(timeoutMs: number): ReadinessProbe {
     });
 }
 
+/**
+ * A stable id for this installation, kept in the data directory: it names the server folders in
+ * users' homes, so two hubs (or a hub and its test suites) on one account never share one.
+ */
+async function hubIdFor(dataDir: string): Promise<string> {
+  const file = join(dataDir, "hub-id");
+  try {
+    const existing = (await readFile(file, "utf8")).trim();
+    if (/^[a-z0-9]{4,32}$/.test(existing)) return existing;
+  } catch {
+    // first start: create it below
+  }
+  const id = randomBytes(6).toString("hex");
+  await writeFile(file, `${id}\n`, { mode: 0o600 });
+  return id;
+}
+
 /** The composition root: the only place that picks concrete implementations. */
 export async function startHub(options: HubOptions): Promise<RunningHub> {
   const { config } = options;
@@ -280,6 +298,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     );
   }
   const runner = new NodeProcessRunner();
+  const hubId = await hubIdFor(dataDir);
   const launchers = new Map<string, Launcher>();
   for (const [name, target] of Object.entries(config.servers.targets)) {
     if (target.type === "local") {
@@ -289,6 +308,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
           runner,
           helperArgv: [...helperArgv],
           runAs: config.servers.runAs,
+          hubId,
           command: [...command],
           workDir: config.servers.workDir,
           startTimeoutMs: config.servers.startTimeout * 1000,

@@ -52,6 +52,7 @@ export const errorCatalogue = {
   too_many_servers: { status: 400, message: "You have reached the limit of named servers." },
   too_many_attempts: { status: 429, message: "Too many attempts; wait a little and try again." },
   server_not_running: { status: 503, message: "The server is not running." },
+  server_unreachable: { status: 502, message: "The server did not answer; it may have stopped or be starting." },
   store_unavailable: { status: 503, message: "The hub's database is unavailable; try again shortly." },
   launch_failed: { status: 500, message: "The server could not be started." },
   internal: { status: 500, message: "Something went wrong inside the hub." },

@@ -7,6 +7,7 @@ export const SCOPES = [
   "read:users",
   "list:users",
   "admin:servers",
+  "admin:server_state",
   "servers",
   "read:servers",
   "delete:servers",

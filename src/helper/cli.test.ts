@@ -18,6 +18,7 @@ async function helper(verb: string, request: unknown): Promise<{ code: number | 
 
 const token = "s3cret-token-that-must-not-leak";
 const validStart = {
+  hub: "helpertest",
   serverId: 7,
   attemptId: randomUUID(),
   baseUrl: "/user/alice/",
@@ -59,7 +60,7 @@ describe("slipway-helper's request checks", { timeout: 120_000 }, () => {
   }
 
   it("rejects a server id that is not a positive integer", async () => {
-    const r = await helper("find", { serverId: "7/../../etc", attemptId: randomUUID() });
+    const r = await helper("find", { hub: "helpertest", serverId: "7/../../etc", attemptId: randomUUID() });
     assert.equal(r.code, 2);
   });
 

@@ -7,7 +7,7 @@ import { ServerDir } from "./server-dir.js";
  * the directory still belongs to that attempt and the recorded process is the same one alive.
  */
 export async function findServer(req: FindRequest, ctx: HelperContext): Promise<FindResult> {
-  const dir = new ServerDir(ctx.user.home, req.serverId, ctx.user.uid);
+  const dir = new ServerDir(ctx.user.home, req.hub, req.serverId, ctx.user.uid);
   if (!(await dir.exists())) return { found: false };
   if ((await dir.readAttempt()) !== req.attemptId) return { found: false };
   const id = await dir.readPid();

@@ -13,6 +13,8 @@ export const BASE_URL = /^\/user\/[a-z0-9][a-z0-9._-]{0,31}\/([a-z][a-z0-9-]{0,2
 const TOKEN = /^[\x21-\x7e]{16,512}$/;
 
 const serverId = z.int().positive();
+/** The hub installation the server belongs to: two hubs on one account never share a folder. */
+const hub = z.string().regex(/^[a-z0-9]{4,32}$/);
 const pid = z.int().min(1);
 /** Field 22 of /proc/<pid>/stat (clock ticks since boot): tells a reused pid from ours. */
 const startTime = z.int().nonnegative();
@@ -33,6 +35,7 @@ const workDir = z
   .refine((s) => !s.split("/").includes(".."), "must not contain '..'");
 
 export const startRequestSchema = z.strictObject({
+  hub,
   serverId,
   attemptId: z.uuid(),
   baseUrl: z.string().regex(BASE_URL),
@@ -45,11 +48,12 @@ export const startRequestSchema = z.strictObject({
     .max(24 * 3600 * 1000),
 });
 
-export const findRequestSchema = z.strictObject({ serverId, attemptId: z.uuid() });
+export const findRequestSchema = z.strictObject({ hub, serverId, attemptId: z.uuid() });
 
 export const pollRequestSchema = z.strictObject({ pid, startTime });
 
 export const stopRequestSchema = z.strictObject({
+  hub,
   serverId,
   pid,
   startTime,
@@ -59,7 +63,7 @@ export const stopRequestSchema = z.strictObject({
     .max(10 * 60 * 1000),
 });
 
-export const logTailRequestSchema = z.strictObject({ serverId, lines: z.int().min(1).max(10_000) });
+export const logTailRequestSchema = z.strictObject({ hub, serverId, lines: z.int().min(1).max(10_000) });
 
 export type StartRequest = z.infer<typeof startRequestSchema>;
 export type FindRequest = z.infer<typeof findRequestSchema>;

@@ -49,7 +49,7 @@ const handlers: Record<Verb, Handler> = {
   poll: handler(verbs.poll.request, pollProcess),
   stop: handler(verbs.stop.request, stopServer),
   "log-tail": handler(verbs["log-tail"].request, async (req, ctx) => {
-    const dir = new ServerDir(ctx.user.home, req.serverId, ctx.user.uid);
+    const dir = new ServerDir(ctx.user.home, req.hub, req.serverId, ctx.user.uid);
     if (!(await dir.exists())) return { text: "" };
     return { text: await readLogTail(dir.logPath, req.lines, await dir.readToken()) };
   }),

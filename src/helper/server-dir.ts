@@ -31,7 +31,7 @@ export async function writeFileAtomic(path: string, data: string, mode: number):
 }
 
 /**
- * `~/.slipway/servers/<serverId>/`: everything the helper keeps about one server. Only the owner
+ * `~/.slipway/servers/<hub>-<serverId>/`: everything the helper keeps about one server. Only the owner
  * may enter it (0700), because it holds the token (config and Jupyter's runtime files).
  */
 export class ServerDir {
@@ -45,11 +45,12 @@ export class ServerDir {
 
   constructor(
     home: string,
+    hub: string,
     serverId: number,
     private readonly uid: number,
   ) {
     this.base = join(home, ".slipway");
-    this.dir = join(this.base, "servers", String(serverId));
+    this.dir = join(this.base, "servers", `${hub}-${serverId}`);
     this.configPath = join(this.dir, "jupyter_config.json");
     this.attemptPath = join(this.dir, "attempt");
     this.pidPath = join(this.dir, "pid");

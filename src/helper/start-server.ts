@@ -39,7 +39,7 @@ export function serverEnvironment(ctx: HelperContext, runtimeDir: string): Recor
  * session (setsid), so it outlives the helper and the hub, and a restarted hub adopts it.
  */
 export async function startServer(req: StartRequest, ctx: HelperContext): Promise<StartResult> {
-  const dir = new ServerDir(ctx.user.home, req.serverId, ctx.user.uid);
+  const dir = new ServerDir(ctx.user.home, req.hub, req.serverId, ctx.user.uid);
   await dir.prepare();
 
   // One server id has at most one process: a leftover of an earlier attempt would otherwise be
@@ -50,8 +50,9 @@ export async function startServer(req: StartRequest, ctx: HelperContext): Promis
 
   const cwd = expandWorkDir(req.workDir, ctx.user.home);
   const cwdStat = await stat(cwd).catch(() => undefined);
-  if (!cwdStat?.isDirectory())
+  if (!cwdStat?.isDirectory()) {
     throw new HelperFailure("failed", `The working directory ${cwd} does not exist.`);
+  }
 
   await dir.resetRuntime();
   await dir.writeConfig(

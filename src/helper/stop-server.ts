@@ -10,7 +10,7 @@ import { terminateProcess } from "./terminate-process.js";
  * always means the process is gone.
  */
 export async function stopServer(req: StopRequest, ctx: HelperContext): Promise<StopResult> {
-  const dir = new ServerDir(ctx.user.home, req.serverId, ctx.user.uid);
+  const dir = new ServerDir(ctx.user.home, req.hub, req.serverId, ctx.user.uid);
   const exists = await dir.exists();
   const recorded = exists ? await dir.readPid() : undefined;
   const same = recorded !== undefined && recorded.pid === req.pid && recorded.startTime === req.startTime;
@@ -18,8 +18,9 @@ export async function stopServer(req: StopRequest, ctx: HelperContext): Promise<
     // The helper only signals what it started for this server, never any other process of the user.
     if (!same) throw new HelperFailure("failed", `Process ${req.pid} is not the one this server runs.`);
     await terminateProcess(req, req.graceMs, ctx);
-    if (await ctx.proc.isAlive(req))
+    if (await ctx.proc.isAlive(req)) {
       throw new HelperFailure("failed", `Process ${req.pid} outlived SIGKILL.`);
+    }
   }
   if (!exists) return { stopped: true };
   // A newer attempt may own the directory now; its files are left alone unless it is dead too.

@@ -16,7 +16,8 @@ function pending(server: Server): "spawn" | "stop" | null {
   return null;
 }
 
-export function serverModel(server: Server, unknownReason?: string) {
+/** `state` (the launcher's pid, job id, ...) is shown only to holders of `admin:server_state`, as in JupyterHub. */
+export function serverModel(server: Server, unknownReason?: string, includeState = false) {
   const url = serverPrefix(server.userName, server.name);
   const base =
     server.name === ""
@@ -33,7 +34,7 @@ export function serverModel(server: Server, unknownReason?: string) {
     started: iso(server.startedAt),
     last_activity: iso(server.lastActivity ?? server.startedAt),
     user_options: server.userOptions,
-    state: {},
+    state: includeState ? server.launcherState : {},
     slipway: {
       state: server.state,
       reason: server.reason,
@@ -44,7 +45,7 @@ export function serverModel(server: Server, unknownReason?: string) {
   };
 }
 
-export function userModel(user: User, servers: readonly Server[], includeStopped: boolean) {
+export function userModel(user: User, servers: readonly Server[], includeStopped: boolean, includeState = false) {
   const visible = includeStopped
     ? servers
     : servers.filter((s) => s.state !== "stopped" && s.state !== "failed");
@@ -59,7 +60,7 @@ export function userModel(user: User, servers: readonly Server[], includeStopped
     pending: defaultServer ? pending(defaultServer) : null,
     created: iso(user.createdAt),
     last_activity: iso(user.lastActivity),
-    servers: Object.fromEntries(visible.map((s) => [s.name, serverModel(s)])),
+    servers: Object.fromEntries(visible.map((s) => [s.name, serverModel(s, undefined, includeState)])),
     auth_state: null,
     slipway: { disabled: user.disabled, totp_enrolled: user.totpEnrolled, has_password: user.hasPassword },
   };

@@ -66,8 +66,9 @@ export class HelperClient {
     const { helperArgv, runAs } = this.options;
     if (runAs === "hub") return [...helperArgv, verb];
     // The name becomes an argument of sudo; the domain pattern keeps it from looking like a flag.
-    if (!isValidUserName(userName))
+    if (!isValidUserName(userName)) {
       throw new HelperCallError(`Not a valid user name: ${JSON.stringify(userName)}.`);
+    }
     return ["sudo", "-n", "-u", userName, "--", ...helperArgv, verb];
   }
 

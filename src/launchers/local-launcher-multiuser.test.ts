@@ -17,6 +17,7 @@ import {
   uniqueServerId,
 } from "./local-launcher-test-fixture.js";
 import { NodeProcessRunner } from "./node-process-runner.js";
+import { TEST_HUB_ID } from "./local-launcher-test-fixture.js";
 
 const alice = lookUpUser("alice");
 const bob = lookUpUser("bob");
@@ -33,8 +34,9 @@ function canSudoTo(user: string): boolean {
 
 /** How to run the helper as alice, or why this suite cannot run here. */
 function prerequisites(): { argv: readonly string[] } | { reason: string } {
-  if (alice === undefined || bob === undefined)
+  if (alice === undefined || bob === undefined) {
     return { reason: "the Unix users alice and bob do not exist" };
+  }
   if (jupyter === undefined) return { reason: "Jupyter is not installed" };
   if (!canSudoTo("alice")) return { reason: "`sudo -n -u alice` is not allowed for this account" };
   return helperArgvAs("alice");
@@ -57,6 +59,7 @@ describe(
       runner: new NodeProcessRunner(),
       helperArgv: "argv" in ready ? ready.argv : [],
       runAs: "user",
+      hubId: TEST_HUB_ID,
       command: jupyter ?? [],
       workDir: "~",
       startTimeoutMs: 30_000,
@@ -73,7 +76,7 @@ describe(
       options: {},
     };
     const home = alice?.home ?? "/nonexistent";
-    const dir = join(home, ".slipway", "servers", String(spec.serverId));
+    const dir = join(home, ".slipway", "servers", `${TEST_HUB_ID}-${spec.serverId}`);
     const persisted: JsonObject[] = [];
     let state: JsonObject = {};
     let pid = 0;

@@ -106,9 +106,12 @@ export function lookUpUser(name: string): PasswdEntry | undefined {
   return { name, uid: Number(uid), gid: Number(gid), home };
 }
 
+/** The hub id the launcher tests use, so their folders never meet a real hub's. */
+export const TEST_HUB_ID = "launchertest";
+
 /** Removes a server's directory and, when nothing else is left, the helper's directories above it. */
 export async function removeServerDir(home: string, serverId: number): Promise<void> {
-  await rm(join(home, ".slipway", "servers", String(serverId)), { recursive: true, force: true });
+  await rm(join(home, ".slipway", "servers", `${TEST_HUB_ID}-${serverId}`), { recursive: true, force: true });
   await rmdir(join(home, ".slipway", "servers")).catch(() => undefined);
   await rmdir(join(home, ".slipway")).catch(() => undefined);
 }

@@ -18,6 +18,7 @@ import {
   uniqueServerId,
 } from "./local-launcher-test-fixture.js";
 import { NodeProcessRunner } from "./node-process-runner.js";
+import { TEST_HUB_ID } from "./local-launcher-test-fixture.js";
 
 const jupyter = detectJupyterCommand(process.env["PATH"]);
 const me = userInfo();
@@ -31,6 +32,7 @@ function launcher(overrides: Partial<LocalLauncherOptions> = {}): LocalLauncher 
     runner: new NodeProcessRunner(),
     helperArgv,
     runAs: "hub",
+    hubId: TEST_HUB_ID,
     command: jupyter ?? ["jupyter-is-missing"],
     workDir: "~",
     startTimeoutMs: 30_000,
@@ -93,7 +95,7 @@ describe(
     let state: JsonObject = {};
     let port = 0;
     let pid = 0;
-    const dir = join(me.homedir, ".slipway", "servers", String(main.serverId));
+    const dir = join(me.homedir, ".slipway", "servers", `${TEST_HUB_ID}-${main.serverId}`);
 
     before(async () => {
       assert.ok(jupyter, "Jupyter must be installed for this suite");
@@ -211,7 +213,7 @@ describe(
         return true;
       });
       assert.deepEqual(recorded.persisted, []);
-      const sdir = join(me.homedir, ".slipway", "servers", String(s.serverId));
+      const sdir = join(me.homedir, ".slipway", "servers", `${TEST_HUB_ID}-${s.serverId}`);
       await assert.rejects(stat(join(sdir, "jupyter_config.json")), { code: "ENOENT" });
     });
 

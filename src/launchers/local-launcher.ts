@@ -16,6 +16,8 @@ export interface LocalLauncherOptions {
   readonly helperArgv: readonly string[];
   /** hub: servers run as the hub's account. user: as the signed-in user, via `sudo -n -u`. */
   readonly runAs: RunAs;
+  /** Identifies this hub installation in the user's server folders (`~/.slipway/servers/<hubId>-<id>`). */
+  readonly hubId: string;
   /** argv of the server, e.g. `["jupyter", "lab"]`; the helper adds only `--config=<file>`. */
   readonly command: readonly string[];
   /** Absolute, `~` or `~/sub`; `~` is the home of the account the server runs as. */
@@ -101,12 +103,13 @@ export class LocalLauncher implements Launcher {
     const { startTimeoutMs } = this.options;
     const began = this.clock.now().getTime();
     this.throwIfAborted(ctx.signal);
-    ctx.progress("Starting the server process", 10);
+    ctx.progress("Launching the server on this machine", 10);
     let started;
     try {
       started = await this.helper.start(
         spec.userName,
         {
+          hub: this.options.hubId,
           serverId: spec.serverId,
           attemptId: spec.attemptId,
           baseUrl: spec.baseUrl,
@@ -122,13 +125,8 @@ export class LocalLauncher implements Launcher {
       // be running; the attempt id finds it.
       if (!(err instanceof HelperCallError && err.failure !== undefined)) await this.abandon(spec);
       const log = err instanceof HelperCallError ? (err.failure?.logTail ?? "") : "";
-      throw new SlipwayError(
-        "launch_failed",
-        withLog(`The server could not be started: ${message(err)}`, log),
-        {
-          logTail: log,
-        },
-      );
+      const text = withLog(`The server could not be started: ${message(err)}`, log);
+      throw new SlipwayError("launch_failed", text, { logTail: log });
     }
     const state: LocalState = {
       serverId: spec.serverId,
@@ -157,16 +155,14 @@ export class LocalLauncher implements Launcher {
     const parsed = stateSchema.safeParse(raw);
     if (!parsed.success) return { status: "unknown", reason: "the launcher state is not readable" };
     const state = parsed.data;
-    if (state.port !== undefined) {
-      // /proc/<pid>/stat is world-readable, so this needs no sudo; only the port needs the owner.
-      try {
-        return (await this.proc.isAlive(state))
-          ? { status: "running", target: { host: HOST, port: state.port } }
-          : GONE;
-      } catch {
-        // Fall back to asking the helper.
-      }
+    // /proc/<pid>/stat is world-readable, so the common case needs no sudo; only the port, and
+    // the verdict "gone" when servers run as other users, need the owner: under a /proc mounted
+    // with hidepid, another user's live process looks exactly like a missing one.
+    const seen = await this.proc.isAlive(state).catch(() => undefined);
+    if (seen === true && state.port !== undefined) {
+      return { status: "running", target: { host: HOST, port: state.port } };
     }
+    if (seen === false && this.options.runAs === "hub") return GONE;
     try {
       const r = await this.helper.poll(
         userName,
@@ -174,8 +170,9 @@ export class LocalLauncher implements Launcher {
         QUICK_CALL_MS,
       );
       if (!r.alive) return GONE;
-      if (r.port === undefined)
+      if (r.port === undefined) {
         return { status: "pending", detail: "The server process has not opened its port yet." };
+      }
       return { status: "running", target: { host: HOST, port: r.port } };
     } catch (err) {
       return { status: "unknown", reason: `could not check the server process: ${message(err)}` };
@@ -185,7 +182,7 @@ export class LocalLauncher implements Launcher {
   async recover(userName: string, attemptId: string, serverId: number): Promise<JsonObject | undefined> {
     let r;
     try {
-      r = await this.helper.find(userName, { serverId, attemptId }, QUICK_CALL_MS);
+      r = await this.helper.find(userName, { hub: this.options.hubId, serverId, attemptId }, QUICK_CALL_MS);
     } catch (err) {
       // Not "nothing found": the caller must not conclude the attempt left nothing behind.
       throw new SlipwayError("internal", `Could not look for the server process: ${message(err)}`);
@@ -204,7 +201,7 @@ export class LocalLauncher implements Launcher {
     try {
       await this.helper.stop(
         userName,
-        { serverId, pid, startTime, graceMs },
+        { hub: this.options.hubId, serverId, pid, startTime, graceMs },
         graceMs + KILL_WAIT_MS + HELPER_MARGIN_MS,
       );
     } catch (err) {
@@ -218,7 +215,7 @@ export class LocalLauncher implements Launcher {
     const capped = Math.max(1, Math.min(10_000, Math.floor(lines)));
     try {
       return (
-        await this.helper.logTail(userName, { serverId: parsed.data.serverId, lines: capped }, QUICK_CALL_MS)
+        await this.helper.logTail(userName, { hub: this.options.hubId, serverId: parsed.data.serverId, lines: capped }, QUICK_CALL_MS)
       ).text;
     } catch (err) {
       throw new SlipwayError("internal", `Could not read the server's log: ${message(err)}`);
@@ -252,7 +249,7 @@ export class LocalLauncher implements Launcher {
       if (status !== undefined && status >= 400 && status < 500) {
         throw await this.failure(spec, state, `The server answered ${status} to ${path}.`);
       }
-      if (!(await this.proc.isAlive(state))) {
+      if ((await this.poll(spec.userName, toJson(state))).status === "gone") {
         throw await this.failure(spec, state, "The server process exited before it answered.");
       }
       if (this.clock.now().getTime() >= deadline) {

@@ -6,11 +6,31 @@ import type { IncomingMessage } from "node:http";
  * websocket handshake must show that a page of this hub made it (CVE-2024-28179 class).
  */
 export class OriginPolicy {
-  private readonly allowed: ReadonlySet<string>;
+  private readonly origins: readonly string[];
+  private normalisedFrom: readonly string[] = [];
+  private normalised: ReadonlySet<string> = new Set();
 
-  /** Each origin is normalised through the URL parser, as browsers serialise `Origin`. */
+  /**
+   * Each origin is normalised through the URL parser, as browsers serialise `Origin`. The list is
+   * read live, not copied: a hub listening on port 0 learns its own origin only after it binds,
+   * and fills it into this same array then.
+   */
   constructor(allowedOrigins: readonly string[]) {
-    this.allowed = new Set(allowedOrigins.map((origin) => new URL(origin).origin));
+    this.origins = allowedOrigins;
+    this.allowed();
+  }
+
+  /** Re-normalises only when the live list changed; comparing costs no allocation. */
+  private allowed(): ReadonlySet<string> {
+    const origins = this.origins;
+    const seen = this.normalisedFrom;
+    let same = origins.length === seen.length;
+    for (let i = 0; same && i < origins.length; i += 1) same = origins[i] === seen[i];
+    if (!same) {
+      this.normalised = new Set(origins.map((origin) => new URL(origin).origin));
+      this.normalisedFrom = [...origins];
+    }
+    return this.normalised;
   }
 
   /** Safe methods pass; others need a listed `Origin`, or no `Origin` and no cross-site fetch metadata. */
@@ -20,12 +40,12 @@ export class OriginPolicy {
     const site = req.headers["sec-fetch-site"];
     if (site !== undefined && site !== "same-origin") return false;
     const origin = req.headers.origin;
-    return origin === undefined ? true : this.allowed.has(origin);
+    return origin === undefined ? true : this.allowed().has(origin);
   }
 
   /** Browsers always send `Origin` on a websocket handshake, so a missing one is refused too. */
   allowsUpgrade(req: IncomingMessage): boolean {
     const origin = req.headers.origin;
-    return origin !== undefined && this.allowed.has(origin);
+    return origin !== undefined && this.allowed().has(origin);
   }
 }

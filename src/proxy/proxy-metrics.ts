@@ -1,12 +1,13 @@
 export type StatusClass = "1xx" | "2xx" | "3xx" | "4xx" | "5xx";
 
-export type UpgradeOutcome = "opened" | "refused" | "failed";
+/** `closed` follows every `opened`, so opened minus closed is the number of open websockets. */
+export type UpgradeOutcome = "opened" | "refused" | "failed" | "closed";
 
 /** Where the proxy counts what it does; the hub backs it with prom-client. */
 export interface ProxyMetrics {
   /** One HTTP request under `/user/` was answered, by the user's server or by the gate. */
   request(statusClass: StatusClass): void;
-  /** A websocket upgrade was piped to its server, refused by the gate, or failed at the server. */
+  /** A websocket was piped to its server, refused by the gate, failed at the server, or closed after opening. */
   upgrade(outcome: UpgradeOutcome): void;
 }
 

@@ -2,7 +2,7 @@
  * Real servers for the proxy's tests: Jupyter stand-ins built on node:http and `ws`, and a
  * front door with a stub web app, all bound to 127.0.0.1 on port 0.
  */
-import { once } from "node:events";
+import { EventEmitter, once } from "node:events";
 import {
   createServer,
   type Agent,
@@ -42,6 +42,10 @@ export interface Backend {
   readonly upgradeRequests: SeenRequest[];
   /** TCP connections accepted, HTTP and websocket alike. */
   connections: number;
+  /** Resolves when the server side of the websocket opened on `url` closes. */
+  nextWebSocketClose(url: string): Promise<void>;
+  /** Cuts every websocket from the server's side, as a dying Jupyter server would. */
+  dropWebSockets(): void;
   close(): Promise<void>;
 }
 
@@ -87,8 +91,10 @@ export async function startBackend(): Promise<Backend> {
     }
   });
   const wss = new WebSocketServer({ noServer: true });
-  wss.on("connection", (socket) => {
+  const events = new EventEmitter();
+  wss.on("connection", (socket, req: IncomingMessage) => {
     socket.on("message", (data, isBinary) => socket.send(data, { binary: isBinary }));
+    socket.on("close", () => events.emit("websocket-closed", req.url ?? ""));
   });
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     backend.upgradeRequests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers });
@@ -103,6 +109,19 @@ export async function startBackend(): Promise<Backend> {
     requests: [],
     upgradeRequests: [],
     connections: 0,
+    dropWebSockets() {
+      for (const client of wss.clients) client.terminate();
+    },
+    nextWebSocketClose(url) {
+      return new Promise((resolve) => {
+        const listener = (closed: string): void => {
+          if (closed !== url) return;
+          events.off("websocket-closed", listener);
+          resolve();
+        };
+        events.on("websocket-closed", listener);
+      });
+    },
     async close() {
       for (const client of wss.clients) client.terminate();
       wss.close();

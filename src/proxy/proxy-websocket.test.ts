@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { once } from "node:events";
+import { EventEmitter, once } from "node:events";
 import { after, before, describe, it } from "node:test";
 import type { ProxyMetrics, UpgradeOutcome } from "./proxy-metrics.js";
 import {
@@ -33,7 +33,18 @@ describe("the proxy's websockets", () => {
   let alice: Backend;
   let gateway: Gateway;
   const upgrades: UpgradeOutcome[] = [];
-  const metrics: ProxyMetrics = { request: () => undefined, upgrade: (outcome) => upgrades.push(outcome) };
+  const outcomes = new EventEmitter();
+  const metrics: ProxyMetrics = {
+    request: () => undefined,
+    upgrade: (outcome) => {
+      upgrades.push(outcome);
+      outcomes.emit(outcome);
+    },
+  };
+
+  async function nextUpgradeOutcome(outcome: UpgradeOutcome): Promise<void> {
+    await once(outcomes, outcome);
+  }
   const sockets: WebSocket[] = [];
 
   async function tracked(headers?: Record<string, string>, path?: string): Promise<WebSocket> {
@@ -126,6 +137,26 @@ describe("the proxy's websockets", () => {
     assert.ok((await echo(socket, pattern(32))).equals(pattern(32)));
   });
 
+  it("forgets a websocket once the browser closes it, and closes the server's side", async () => {
+    const path = "/user/alice/api/kernels/k2/channels?session_id=forgotten";
+    const socket = await open(gateway.port, ALICE, path);
+    const openBefore = gateway.proxy.openWebSockets;
+    const serverSide = alice.nextWebSocketClose(path);
+    const forgotten = nextUpgradeOutcome("closed");
+    socket.terminate();
+    await Promise.all([serverSide, forgotten]);
+    assert.equal(gateway.proxy.openWebSockets, openBefore - 1);
+  });
+
+  it("closes the browser's side when the server goes away", async () => {
+    const socket = await tracked();
+    const closed = once(socket, "close");
+    alice.dropWebSockets();
+    await closed;
+    // Every other open tunnel went down with the server too; let them finish closing.
+    while (gateway.proxy.openWebSockets > 0) await nextUpgradeOutcome("closed");
+  });
+
   it("relays the server's own refusal of a handshake", async () => {
     const attempt = await openWebSocket(gateway.port, "/user/alice/missing", ALICE);
     assert.equal(attempt.opened ? 0 : attempt.status, 404);
@@ -133,10 +164,13 @@ describe("the proxy's websockets", () => {
 
   it("counts opened, refused and failed upgrades", async () => {
     upgrades.length = 0;
-    await tracked();
+    const socket = await open(gateway.port);
     await openWebSocket(gateway.port, CHANNELS, { ...ALICE, origin: "https://evil.example" });
     await openWebSocket(gateway.port, "/user/alice/missing", ALICE);
-    assert.deepEqual(upgrades, ["opened", "refused", "failed"]);
+    const closed = nextUpgradeOutcome("closed");
+    socket.terminate();
+    await closed;
+    assert.deepEqual(upgrades, ["opened", "refused", "failed", "closed"]);
   });
 
   it("refuses an upgrade that is not a websocket", async () => {

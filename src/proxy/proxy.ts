@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { isSlipwayError } from "../domain/errors.js";
-import { assertServerName } from "../domain/names.js";
 import { ActivityMeter } from "./activity-meter.js";
 import { parseUserPath, type CanonicalUserPath, type RejectedUserPath } from "./canonical-path.js";
 import { gateFailure, type GateFailure } from "./gate-failure.js";
 import { acceptsHtml, redirectTo, refuseUpgrade, replyWithError } from "./gate-replies.js";
 import { HeaderRewriter } from "./header-rewriter.js";
 import { HttpForwarder } from "./http-forwarder.js";
+import { MissResolver, namedServerCandidate } from "./miss-resolver.js";
 import { networkErrorCode } from "./known-network-error.js";
 import { defaultNotRunning } from "./not-running.js";
 import { OriginPolicy } from "./origin-policy.js";
@@ -78,17 +78,6 @@ function pathFailure(rejection: RejectedUserPath): GateFailure {
   return rejection.code === "not_found" ? NOT_FOUND : gateFailure("bad_request", rejection.reason);
 }
 
-/** The segment after the owner, if it may name a named server (reserved names never do). */
-function namedServerCandidate(next: string): string | undefined {
-  if (next === "") return undefined;
-  try {
-    assertServerName(next);
-    return next;
-  } catch {
-    return undefined;
-  }
-}
-
 function isWebSocketUpgrade(req: IncomingMessage): boolean {
   const upgrade = req.headers.upgrade;
   return req.method === "GET" && upgrade !== undefined && upgrade.toLowerCase() === "websocket";
@@ -109,7 +98,7 @@ export class Proxy {
   readonly routes: RouteTable;
 
   private readonly authenticate: ProxyAuthenticate;
-  private readonly resolveMiss: ResolveMiss;
+  private readonly misses: MissResolver;
   private readonly notRunning: NotRunningHandler;
   private readonly onTargetError: ((route: ProxyRoute, error: Error) => void) | undefined;
   private readonly metrics: ProxyMetrics;
@@ -120,12 +109,9 @@ export class Proxy {
   private readonly tunnels = new TunnelRegistry();
   private readonly context: TargetContext;
   private readonly forwarder: HttpForwarder;
-  /** Store look-ups in flight, so a burst of requests for one stopped route asks once. */
-  private readonly pendingMisses = new Map<string, Promise<ProxyRoute | undefined>>();
 
   constructor(options: ProxyOptions) {
     this.authenticate = options.authenticate;
-    this.resolveMiss = options.resolveMiss;
     this.notRunning = options.notRunning ?? defaultNotRunning;
     this.onTargetError = options.onTargetError;
     this.metrics = options.metrics ?? nullProxyMetrics;
@@ -134,6 +120,7 @@ export class Proxy {
     this.origins = new OriginPolicy(options.allowedOrigins);
     this.activity = new ActivityMeter(options.now);
     this.routes = new RouteTable((route) => this.tunnels.closeServer(route.serverId));
+    this.misses = new MissResolver(options.resolveMiss, this.routes, this.log);
     this.context = {
       rewriter: new HeaderRewriter({
         hubCookieNames: options.hubCookieNames,
@@ -267,7 +254,7 @@ export class Proxy {
       this.refuse(req, res, FORBIDDEN);
       return;
     }
-    this.resolve(path.owner, candidate).then(
+    this.misses.resolve(path.owner, candidate).then(
       (route) => {
         if (res.writableEnded || res.destroyed) return;
         if (route === undefined) {
@@ -347,7 +334,7 @@ export class Proxy {
       this.refuseUpgrade(socket, FORBIDDEN);
       return;
     }
-    this.resolve(path.owner, candidate).then(
+    this.misses.resolve(path.owner, candidate).then(
       (resolved) => {
         if (socket.destroyed) return;
         if (resolved === undefined) {
@@ -402,43 +389,6 @@ export class Proxy {
     return (
       principal.mayAccess(owner, "") || (candidate !== undefined && principal.mayAccess(owner, candidate))
     );
-  }
-
-  private resolve(owner: string, candidate: string | undefined): Promise<ProxyRoute | undefined> {
-    const key = candidate === undefined ? owner : `${owner}/${candidate}`;
-    let pending = this.pendingMisses.get(key);
-    if (pending === undefined) {
-      pending = this.lookUp(owner, candidate).finally(() => this.pendingMisses.delete(key));
-      this.pendingMisses.set(key, pending);
-    }
-    return pending;
-  }
-
-  private async lookUp(owner: string, candidate: string | undefined): Promise<ProxyRoute | undefined> {
-    const changesBefore = this.routes.changes;
-    const route = await this.resolveMiss(owner, candidate);
-    if (route === undefined) return undefined;
-    // A resolver that answered for someone else's server must not open a way into it.
-    if (route.owner !== owner || (route.serverName !== "" && route.serverName !== candidate)) {
-      this.log.error(
-        { owner, serverName: candidate ?? "", answeredOwner: route.owner, answeredServer: route.serverName },
-        "resolveMiss answered for another server; ignored",
-      );
-      return undefined;
-    }
-    // If the table changed meanwhile (a stop, a restart), the answer may already be stale:
-    // serve this request with it but leave caching to the next miss.
-    if (this.routes.changes === changesBefore) {
-      try {
-        this.routes.setRoute(route);
-      } catch (error) {
-        // Not the caller's fault: a malformed route from the store is the hub's bug (500).
-        throw new Error(`resolveMiss returned an unusable route: ${asError(error).message}`, {
-          cause: error,
-        });
-      }
-    }
-    return route;
   }
 
   private reportTargetError(route: ProxyRoute, error: Error): void {

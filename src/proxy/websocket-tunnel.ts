@@ -159,5 +159,6 @@ export class WebSocketTunnel {
     this.targetSocket?.destroy();
     this.targetRequest?.destroy();
     this.owner.remove(this);
+    if (this.upgraded) this.context.metrics.upgrade("closed");
   };
 }

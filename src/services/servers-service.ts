@@ -477,8 +477,12 @@ export class ServersService {
         ? await launcher.recover(server.userName, server.attemptId, server.id)
         : undefined;
       if (!found) {
+        // A launch cut short may still be under way (its helper outlives the hub): give it the
+        // start timeout before declaring it failed, so nothing it starts is left orphaned.
+        const age = this.#clock.now().getTime() - server.stateChangedAt.getTime();
+        if (age < this.#policy.startTimeoutMs) return;
         const failed = await this.#transition(server.id, LAUNCHING_STATES, "failed", {
-          reason: "The hub restarted before the server was launched; start it again",
+          reason: "The hub restarted while starting the server, and the server never came up; start it again",
         });
         if (failed) await this.#event(failed, "failed", 100, failed.reason ?? "");
         return;

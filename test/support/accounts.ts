@@ -9,6 +9,7 @@ export interface SignedIn {
 /** Creates the first admin through the one-time link the hub printed, with TOTP enrolled. */
 export async function firstAdmin(hub: TestHub, name = "admin"): Promise<SignedIn> {
   if (!hub.firstAdminUrl) throw new Error("the hub printed no first-admin link");
+  rememberSecret(new URL(hub.firstAdminUrl).pathname.split("/").pop() ?? "");
   const client = new HubClient(hub.url);
   const account = await completeSetup(
     client,
@@ -33,6 +34,7 @@ export async function addUser(
     typeof body === "object" && body !== null && "setup_url" in body && typeof body.setup_url === "string"
       ? body.setup_url
       : "";
+  rememberSecret(new URL(setupUrl).pathname.split("/").pop() ?? "");
   const client = new HubClient(hub.url);
   const account = await completeSetup(
     client,

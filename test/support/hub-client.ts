@@ -26,7 +26,7 @@ export class HubClient {
         this.cookies.delete(name);
       else {
         this.cookies.set(name, value);
-        if (name.includes("slipway-session")) rememberSecret(value);
+        if (name.includes("slipway-session") || name.includes("login-xsrf")) rememberSecret(value);
       }
     }
   }
@@ -88,6 +88,7 @@ export class HubClient {
   async refreshXsrf(): Promise<void> {
     const { html } = await this.page("/hub/home");
     this.xsrf = field(html, /<meta name="slipway-xsrf" content="([^"]+)"/);
+    rememberSecret(this.xsrf);
   }
 }
 

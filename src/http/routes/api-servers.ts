@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { SlipwayError } from "../../domain/errors.js";
 import { serverPrefix } from "../../domain/names.js";
+import { can } from "../../domain/principal.js";
 import { isStarting } from "../../domain/server-state.js";
 import type { Server, ServerEvent, User } from "../../domain/types.js";
 import { escapeHtml } from "../html.js";
@@ -78,7 +79,7 @@ export function registerServerRoutes(app: FastifyInstance, ctx: HttpContext): vo
     requireScope(principal, "read:servers", owner.name);
     const server = await ctx.servers.get(owner, serverNameOf(request.params));
     noStore(reply);
-    return serverModel(server, ctx.servers.unknownReason(server.id));
+    return serverModel(server, ctx.servers.unknownReason(server.id), can(principal, "admin:server_state", null));
   });
 
   app.put<{ Params: Params }>("/hub/api/users/:name/servers/:server", async (request, reply) => {

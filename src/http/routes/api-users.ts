@@ -53,7 +53,8 @@ export function registerUserRoutes(app: FastifyInstance, ctx: HttpContext): void
     const byUser = new Map<number, typeof servers>();
     for (const s of servers) byUser.set(s.userId, [...(byUser.get(s.userId) ?? []), s]);
     const includeStopped = query.include_stopped_servers !== undefined;
-    let items = page.items.map((u) => userModel(u, byUser.get(u.id) ?? [], includeStopped));
+    const withState = can(principal, "admin:server_state", null);
+    let items = page.items.map((u) => userModel(u, byUser.get(u.id) ?? [], includeStopped, withState));
     if (query.state === "active") items = items.filter((u) => Object.keys(u.servers).length > 0);
     if (query.state === "ready") items = items.filter((u) => Object.values(u.servers).some((s) => s.ready));
     if (query.state === "inactive") items = items.filter((u) => Object.keys(u.servers).length === 0);
@@ -93,7 +94,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: HttpContext): void
     const user = await targetUser(ctx, principal, request.params.name);
     requireScope(principal, "read:users", user.name);
     noStore(reply);
-    return userModel(user, await ctx.servers.list(user), true);
+    return userModel(user, await ctx.servers.list(user), true, can(principal, "admin:server_state", null));
   });
 
   app.post<{ Params: { name: string } }>("/hub/api/users/:name", async (request, reply) => {

@@ -1,0 +1,68 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { cpus, totalmem, release } from "node:os";
+import { z } from "zod";
+import { chp5Version } from "./install.js";
+import { CHP4_BIN, DEBIAN_NODE_PATH, REPO, SYSTEM_PYTHON } from "./paths.js";
+
+function out(command: string, args: readonly string[], env?: NodeJS.ProcessEnv): string {
+  try {
+    return execFileSync(command, args, { encoding: "utf8", env: env ?? process.env, stdio: ["ignore", "pipe", "pipe"] })
+      .trim()
+      .split("\n")[0]
+      ?.trim() ?? "";
+  } catch (err) {
+    const stderr = err instanceof Error && "stderr" in err ? String(err.stderr).trim() : "";
+    return stderr.split("\n")[0] ?? "";
+  }
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch {
+    return "";
+  }
+}
+
+export interface MachineInfo {
+  readonly cpuModel: string;
+  readonly cores: number;
+  readonly memoryGiB: number;
+  readonly kernel: string;
+  readonly debian: string;
+  readonly loadAverage: string;
+}
+
+export function machineInfo(): MachineInfo {
+  return {
+    cpuModel: cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+    kernel: release(),
+    debian: readText("/etc/debian_version"),
+    loadAverage: readText("/proc/loadavg"),
+  };
+}
+
+const pkg = z.object({ version: z.string() });
+
+export function versions(): Record<string, string> {
+  const slipway = pkg.parse(JSON.parse(readFileSync(`${REPO}/package.json`, "utf8"))).version;
+  const commit = out("git", ["-C", REPO, "rev-parse", "--short", "HEAD"]);
+  const dirty = out("git", ["-C", REPO, "status", "--porcelain", "--untracked-files=no"]) !== "" ? "+changes" : "";
+  return {
+    slipway: `${slipway} (${commit}${dirty})`,
+    node: process.version,
+    "configurable-http-proxy (npm)": chp5Version() ?? "not installed",
+    "configurable-http-proxy (Debian)": out(process.execPath, [CHP4_BIN, "--version"], {
+      ...process.env,
+      NODE_PATH: DEBIAN_NODE_PATH,
+    }),
+    jupyterhub: out("/usr/bin/jupyterhub", ["--version"]),
+    jupyter_server: out(SYSTEM_PYTHON, ["-c", "import jupyter_server; print(jupyter_server.__version__)"]),
+    ipykernel: out(SYSTEM_PYTHON, ["-c", "import ipykernel; print(ipykernel.__version__)"]),
+    python: out(SYSTEM_PYTHON, ["--version"]),
+    wrk: out("wrk", ["--version"]),
+  };
+}
