@@ -97,7 +97,7 @@ async function withStore<T>(
 }
 
 function publicBase(config: Config): string {
-  return config.hub.publicUrl ?? `http://${config.hub.host}:${config.hub.port}`;
+  return new URL(config.hub.publicUrl ?? `http://${config.hub.host}:${config.hub.port}`).origin;
 }
 
 const program = new Command();

@@ -244,7 +244,9 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
         admin: principal.user.admin,
         via: principal.via,
         sessionKey: principal.credentialKey,
-        mayAccess: (owner) => owner === principal.user.name || can(principal, "access:servers", owner),
+        // Owners reach their servers through the access:servers!user=<self> their role grants;
+        // a token narrowed below it (read-only, say) gets no access, as in JupyterHub.
+        mayAccess: (owner) => can(principal, "access:servers", owner),
       };
       proxyPrincipals.set(principal, out);
     }
@@ -290,7 +292,9 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     },
   });
 
-  const helperArgv = options.helperArgv ?? defaultHelperArgv();
+  const helperArgv =
+    options.helperArgv ??
+    (config.servers.helper ? [process.execPath, config.servers.helper] : defaultHelperArgv());
   const command = config.servers.command ?? detectJupyterCommand(process.env["PATH"]);
   if (!command) {
     throw new Error(
@@ -355,6 +359,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   });
   const users = new UsersService({ store, identity, servers, tokens, log: log.child({ part: "users" }) });
 
+  tokens.onRevoke((tokenId) => proxy.closeSession(tokenId));
   identity.onSessionEnd((key, userId) => {
     if (!key.startsWith("user:")) {
       proxy.closeSession(key);

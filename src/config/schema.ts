@@ -13,6 +13,10 @@ export const hubSchema = z
     port: z.number().int().min(0).max(65535).default(8000).describe("Port of the public listener."),
     publicUrl: z
       .url({ protocol: /^https?$/ })
+      .refine(
+        (u) => new URL(u).pathname === "/",
+        "must be an origin only (scheme, host and port), without a path",
+      )
       .optional()
       .describe(
         "The URL users type, e.g. https://jupyter.example.org. Used for same-origin checks, links and Secure cookies. Defaults to http://<host>:<port>.",
@@ -21,7 +25,7 @@ export const hubSchema = z
       .boolean()
       .default(false)
       .describe(
-        "Trust X-Forwarded-Proto/Host from the peer (only behind a front proxy that overwrites them).",
+        "Trust X-Forwarded-For/Proto/Host from the peer: the client address for throttling comes from X-Forwarded-For, and the headers are passed on to users' servers. Only behind a front proxy that overwrites them.",
       ),
   })
   .prefault({});
@@ -44,7 +48,13 @@ export const authSchema = z
       .enum(["required", "optional"])
       .default("required")
       .describe("Whether built-in accounts must enrol a TOTP authenticator."),
-    issuer: z.string().min(1).max(64).default("Slipway").describe("Name shown in authenticator apps."),
+    issuer: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[^:]+$/, "must not contain ':' (it separates issuer and account in authenticator apps)")
+      .default("Slipway")
+      .describe("Name shown in authenticator apps."),
     passwordMinLength: z.number().int().min(8).max(1024).default(10),
     sessionIdleTimeout: seconds(8 * 3600).describe("A session unused this long ends."),
     sessionMaxAge: seconds(7 * 24 * 3600).describe("A session ends this long after sign-in, used or not."),
@@ -54,6 +64,10 @@ export const authSchema = z
         freeFailures: z.number().int().min(0).default(5).describe("Failures allowed before delays start."),
         baseDelay: seconds(1).describe("First delay after the free failures; doubles with each failure."),
         maxDelay: seconds(300).describe("The longest delay; nobody is ever locked out for good."),
+      })
+      .refine((t) => t.maxDelay >= t.baseDelay, {
+        message: "maxDelay must not be less than baseDelay",
+        path: ["maxDelay"],
       })
       .prefault({}),
   })
@@ -92,8 +106,13 @@ export const serversSchema = z
       ),
     workDir: z
       .string()
+      .refine(
+        (s) => s === "~" || s.startsWith("~/") || s.startsWith("/"),
+        "must be absolute or start with ~/",
+      )
+      .refine((s) => !s.split("/").includes(".."), "must not contain '..'")
       .default("~")
-      .describe("Directory the server starts in; ~ is the user's home (runAs: user) or the hub's cwd."),
+      .describe("Directory the server starts in; ~ is the home of the account the server runs as."),
     startTimeout: seconds(120).describe("How long a started process may take to listen and answer."),
     stopTimeout: seconds(10).describe("Grace period between SIGTERM and SIGKILL."),
     pollInterval: seconds(10).describe("How often every active server is checked."),
@@ -102,6 +121,16 @@ export const serversSchema = z
       .default({ local: { type: "local", displayName: "This machine", description: "" } })
       .describe("Where servers can run, by name."),
     defaultTarget: z.string().default("local"),
+  })
+  // Checked here rather than on the whole file, so `config check` reports it with other errors.
+  .superRefine((servers, ctx) => {
+    if (!(servers.defaultTarget in servers.targets)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["defaultTarget"],
+        message: `names no configured target (have: ${Object.keys(servers.targets).join(", ")})`,
+      });
+    }
   })
   .prefault({});
 
@@ -133,25 +162,15 @@ export const loggingSchema = z
   })
   .prefault({});
 
-export const configSchema = z
-  .strictObject({
-    hub: hubSchema,
-    database: databaseSchema,
-    auth: authSchema,
-    servers: serversSchema,
-    proxy: proxySchema,
-    tokens: tokensSchema,
-    logging: loggingSchema,
-  })
-  .superRefine((cfg, ctx) => {
-    if (!(cfg.servers.defaultTarget in cfg.servers.targets)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["servers", "defaultTarget"],
-        message: `names no configured target (have: ${Object.keys(cfg.servers.targets).join(", ")})`,
-      });
-    }
-  });
+export const configSchema = z.strictObject({
+  hub: hubSchema,
+  database: databaseSchema,
+  auth: authSchema,
+  servers: serversSchema,
+  proxy: proxySchema,
+  tokens: tokensSchema,
+  logging: loggingSchema,
+});
 
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

@@ -67,9 +67,18 @@ export function parseScope(value: string): { scope: Scope; user: string | null }
   return { scope: base, user: filter.slice(5) };
 }
 
+/** Scopes that imply others, as in JupyterHub: `admin:servers` covers every server scope. */
+const IMPLIED_BY: Partial<Record<Scope, Scope>> = {
+  servers: "admin:servers",
+  "read:servers": "admin:servers",
+  "delete:servers": "admin:servers",
+};
+
 /** True when `held` grants `scope` for `userName` (or unfiltered when userName is null). */
 export function grants(held: ReadonlySet<string>, scope: Scope, userName: string | null): boolean {
   if (held.has(scope)) return true;
+  const parent = IMPLIED_BY[scope];
+  if (parent !== undefined && grants(held, parent, userName)) return true;
   if (userName === null) return false;
   return held.has(`${scope}!user=${userName}`);
 }

@@ -47,6 +47,12 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_VALIDATION: "validation_failed",
 };
 
+/**
+ * Driver errors that mean the database cannot be reached right now (PostgreSQL connection
+ * classes 08 and 57P0x, SQLite busy/locked, refused sockets): a 503 with Retry-After, not a 500.
+ */
+const STORE_DOWN = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|08\d{3}|57P0[1-3]|SQLITE_BUSY|SQLITE_LOCKED)$/;
+
 function loadStatic(dir: string): Map<string, { body: Buffer; type: string }> {
   const files = new Map<string, { body: Buffer; type: string }>();
   const walk = (sub: string) => {
@@ -129,7 +135,10 @@ export async function buildApp(ctx: HttpContext, options: AppOptions): Promise<F
       const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "";
       const mapped = FASTIFY_CODES[code];
       if (mapped) slipway = new SlipwayError(mapped);
-      else {
+      else if (STORE_DOWN.test(code)) {
+        log.warn({ code, method: request.method, url: request.url.split("?")[0] }, "database unavailable");
+        slipway = new SlipwayError("store_unavailable");
+      } else {
         log.error({ err: error, method: request.method, url: request.url.split("?")[0] }, "request failed");
         slipway = new SlipwayError("internal");
       }

@@ -124,7 +124,8 @@ export function requireScope(principal: Principal, scope: Scope, userName: strin
 }
 
 export async function targetUser(ctx: HttpContext, principal: Principal, name: string): Promise<User> {
-  if (name === principal.user.name) return principal.user;
+  // Read fresh: the principal's copy comes from the credential cache and may be seconds old.
+  if (name === principal.user.name) return ctx.users.get(name);
   if (
     !can(principal, "read:users", name) &&
     !can(principal, "servers", name) &&

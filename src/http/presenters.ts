@@ -45,7 +45,12 @@ export function serverModel(server: Server, unknownReason?: string, includeState
   };
 }
 
-export function userModel(user: User, servers: readonly Server[], includeStopped: boolean, includeState = false) {
+export function userModel(
+  user: User,
+  servers: readonly Server[],
+  includeStopped: boolean,
+  includeState = false,
+) {
   const visible = includeStopped
     ? servers
     : servers.filter((s) => s.state !== "stopped" && s.state !== "failed");

@@ -47,6 +47,12 @@ interface CachedSession {
   readonly principal: Principal;
 }
 
+/**
+ * Failures older than this no longer count: an address shared by many people (a NAT, a proxy)
+ * must not stay slowed down forever by failures long past.
+ */
+const FAILURE_WINDOW_MS = 15 * 60_000;
+
 /** Minimum gap between two store writes of a session's last-seen time. */
 const TOUCH_INTERVAL_MS = 60_000;
 
@@ -373,7 +379,8 @@ export class IdentityService {
     let wait = 0;
     for (const key of keys) {
       const entry = await this.#store.throttle.get(key);
-      if (entry) wait = Math.max(wait, retryAfter(entry.lastFailureAt, entry.failures, policy, now));
+      if (!entry || now.getTime() - entry.lastFailureAt.getTime() > FAILURE_WINDOW_MS) continue;
+      wait = Math.max(wait, retryAfter(entry.lastFailureAt, entry.failures, policy, now));
     }
     if (wait > 0) {
       throw new SlipwayError("too_many_attempts", `Too many failed attempts; try again in ${wait} s.`, {
@@ -384,7 +391,13 @@ export class IdentityService {
 
   async #recordFailure(keys: readonly string[]): Promise<void> {
     const at = this.#clock.now();
-    for (const key of keys) await this.#store.throttle.recordFailure(key, at);
+    for (const key of keys) {
+      const entry = await this.#store.throttle.get(key);
+      if (entry && at.getTime() - entry.lastFailureAt.getTime() > FAILURE_WINDOW_MS) {
+        await this.#store.throttle.clear(key);
+      }
+      await this.#store.throttle.recordFailure(key, at);
+    }
   }
 
   #checkPasswordPolicy(password: string): void {

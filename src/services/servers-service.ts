@@ -117,6 +117,23 @@ export class ServersService {
     });
   }
 
+  /** Records activity reported through the API (JupyterHub's `POST /users/{name}/activity`). */
+  async recordActivity(
+    user: User,
+    lastActivity: string | undefined,
+    servers: Readonly<Record<string, { last_activity: string }>>,
+  ): Promise<void> {
+    if (lastActivity !== undefined) {
+      await this.#store.users.recordActivity([{ userId: user.id, at: new Date(lastActivity) }]);
+    }
+    const entries = [];
+    for (const [name, value] of Object.entries(servers)) {
+      const server = await this.#store.servers.get(user.id, name);
+      if (server) entries.push({ serverId: server.id, at: new Date(value.last_activity) });
+    }
+    if (entries.length > 0) await this.#store.servers.recordActivity(entries);
+  }
+
   /** Calls `listener` with the id of every server that changes. */
   subscribeAll(listener: (serverId: number) => void): () => void {
     return this.#notifier.subscribe((note) => {

@@ -23,7 +23,8 @@ export class TokenService {
   readonly #random: Randomness;
   readonly #log: Logger;
   readonly #maxExpiresInSeconds: number | undefined;
-  readonly #cache: TtlCache<Principal | null>;
+  readonly #cache: TtlCache<{ principal: Principal; expiresAt: number } | null>;
+  readonly #revokeListeners = new Set<(tokenId: string) => void>();
   readonly #touched = new Map<string, Date>();
 
   constructor(deps: {
@@ -95,8 +96,11 @@ export class TokenService {
     const hash = this.#random.sha256(token);
     const cached = this.#cache.get(hash);
     if (cached !== undefined) {
-      if (cached) this.#touch(cached.credentialKey);
-      return cached;
+      if (cached === null) return null;
+      // The cache may outlive the token: its expiry is checked on every use, not only on a miss.
+      if (cached.expiresAt <= this.#clock.now().getTime()) return null;
+      this.#touch(cached.principal.credentialKey);
+      return cached.principal;
     }
     return this.#load(hash);
   }
@@ -113,7 +117,10 @@ export class TokenService {
         principal = { user, scopes, via: "token", credentialKey: row.id, xsrfToken: null };
       }
     }
-    this.#cache.set(hash, principal);
+    this.#cache.set(
+      hash,
+      principal ? { principal, expiresAt: row?.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY } : null,
+    );
     if (principal) this.#touch(principal.credentialKey);
     return principal;
   }
@@ -141,11 +148,18 @@ export class TokenService {
 
   async revoke(owner: User, id: string): Promise<void> {
     if (!(await this.#store.tokens.delete(owner.id, id))) throw new SlipwayError("token_not_found");
-    this.#cache.deleteWhere((p) => p !== null && p.credentialKey === id);
+    this.#cache.deleteWhere((p) => p !== null && p.principal.credentialKey === id);
+    for (const listener of this.#revokeListeners) listener(id);
     this.#log.info({ event: "token_revoked", user: owner.name, tokenId: id }, "API token revoked");
   }
 
   forgetUser(userId: number): void {
-    this.#cache.deleteWhere((p) => p !== null && p.user.id === userId);
+    this.#cache.deleteWhere((p) => p !== null && p.principal.user.id === userId);
+  }
+
+  /** Called with a token's id when it is revoked, so websockets opened with it can be closed. */
+  onRevoke(listener: (tokenId: string) => void): () => void {
+    this.#revokeListeners.add(listener);
+    return () => this.#revokeListeners.delete(listener);
   }
 }

@@ -33,6 +33,49 @@ export class UsersService {
     return this.#store.users.list({ offset, limit });
   }
 
+  async exists(name: string): Promise<boolean> {
+    return (await this.#store.users.getByName(name)) !== undefined;
+  }
+
+  /**
+   * Users filtered by their servers: `active` (a server not stopped), `ready` (one running),
+   * `inactive` (none active). Active servers are few, so the filter starts from them.
+   */
+  async listByActivity(
+    state: "active" | "ready" | "inactive",
+    offset: number,
+    limit: number,
+  ): Promise<Page<User>> {
+    const active = await this.#store.servers.listActive();
+    const ids = new Set(
+      active.filter((s) => state !== "ready" || s.state === "running").map((s) => s.userId),
+    );
+    if (state !== "inactive") {
+      const sorted = [...ids].sort((a, b) => a - b);
+      const users = [];
+      for (const id of sorted.slice(offset, offset + limit)) {
+        const user = await this.#store.users.getById(id);
+        if (user) users.push(user);
+      }
+      return { items: users, total: sorted.length };
+    }
+    const items: User[] = [];
+    let skipped = 0;
+    let total = 0;
+    const batch = 1000;
+    for (let start = 0; ; start += batch) {
+      const page = await this.#store.users.list({ offset: start, limit: batch });
+      for (const user of page.items) {
+        if (ids.has(user.id)) continue;
+        total++;
+        if (skipped < offset) skipped++;
+        else if (items.length < limit) items.push(user);
+      }
+      if (start + batch >= page.total) break;
+    }
+    return { items, total };
+  }
+
   async get(name: string): Promise<User> {
     const user = /^[a-z0-9][a-z0-9._-]{0,31}$/.test(name)
       ? await this.#store.users.getByName(name)

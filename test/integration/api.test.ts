@@ -114,6 +114,48 @@ describe("the REST API", () => {
     assert.equal(((await again.json()) as { code: string }).code, "user_exists");
   });
 
+  it("creates no user at all when one name of a bulk request is bad", async () => {
+    const before = await userCount();
+    for (const usernames of [
+      ["frank", "Bad Name"],
+      ["grace", "admin"],
+    ]) {
+      const res = await call(adminToken, "POST", "/hub/api/users", { usernames });
+      assert.ok(res.status === 400 || res.status === 409, usernames.join());
+    }
+    assert.equal(await userCount(), before);
+  });
+
+  it("filters users by server state before paging, as JupyterHub does", async () => {
+    const res = await call(adminToken, "GET", "/hub/api/users?state=inactive&limit=1", undefined, {
+      accept: "application/jupyterhub-pagination+json",
+    });
+    const page = (await res.json()) as { items: { name: string }[]; _pagination: { total: number } };
+    assert.equal(page.items.length, 1);
+    assert.equal(page._pagination.total, await userCount());
+    const active = await call(adminToken, "GET", "/hub/api/users?state=active", undefined, {
+      accept: "application/jupyterhub-pagination+json",
+    });
+    assert.equal(((await active.json()) as { _pagination: { total: number } })._pagination.total, 0);
+  });
+
+  it("takes activity reports and refuses times far in the future", async () => {
+    const now = new Date().toISOString();
+    assert.equal(
+      (await call(aliceToken, "POST", "/hub/api/users/alice/activity", { last_activity: now })).status,
+      204,
+    );
+    const me = (await (await call(aliceToken, "GET", "/hub/api/users/alice")).json()) as {
+      last_activity: string;
+    };
+    assert.equal(me.last_activity, now);
+    const future = new Date(Date.now() + 2 * 3600_000).toISOString();
+    const refused = await call(aliceToken, "POST", "/hub/api/users/alice/activity", {
+      last_activity: future,
+    });
+    assert.equal(refused.status, 400);
+  });
+
   it("lets a user read themselves but hides other users (404, not 403)", async () => {
     assert.equal((await call(aliceToken, "GET", "/hub/api/users/alice")).status, 200);
     const other = await call(aliceToken, "GET", "/hub/api/users/admin");

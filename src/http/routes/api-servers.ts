@@ -79,7 +79,11 @@ export function registerServerRoutes(app: FastifyInstance, ctx: HttpContext): vo
     requireScope(principal, "read:servers", owner.name);
     const server = await ctx.servers.get(owner, serverNameOf(request.params));
     noStore(reply);
-    return serverModel(server, ctx.servers.unknownReason(server.id), can(principal, "admin:server_state", null));
+    return serverModel(
+      server,
+      ctx.servers.unknownReason(server.id),
+      can(principal, "admin:server_state", null),
+    );
   });
 
   app.put<{ Params: Params }>("/hub/api/users/:name/servers/:server", async (request, reply) => {

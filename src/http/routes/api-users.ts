@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { SlipwayError } from "../../domain/errors.js";
+import { assertUserName } from "../../domain/names.js";
 import { can } from "../../domain/principal.js";
 import { authenticate, noStore, parseBody, requireScope, targetUser, type HttpContext } from "../context.js";
 import { userModel } from "../presenters.js";
@@ -13,7 +14,10 @@ const listQuery = z.object({
   offset: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).default(DEFAULT_LIMIT),
   include_stopped_servers: z.string().optional(),
-  state: z.enum(["active", "ready", "inactive", ""]).optional(),
+  state: z
+    .enum(["active", "ready", "inactive", ""])
+    .optional()
+    .transform((v) => (v === "" ? undefined : v)),
 });
 
 const createManyBody = z.strictObject({
@@ -48,16 +52,16 @@ export function registerUserRoutes(app: FastifyInstance, ctx: HttpContext): void
     requireScope(principal, "list:users", null);
     const query = parseQuery(request.query);
     const limit = Math.min(query.limit, MAX_LIMIT);
-    const page = await ctx.users.list(query.offset, limit);
+    const includeStopped = query.include_stopped_servers !== undefined;
+    const withState = can(principal, "admin:server_state", null);
+    // The state filter applies before paging, as in JupyterHub, so pages stay full and totals true.
+    const page = query.state
+      ? await ctx.users.listByActivity(query.state, query.offset, limit)
+      : await ctx.users.list(query.offset, limit);
     const servers = await ctx.servers.listForUsers(page.items.map((u) => u.id));
     const byUser = new Map<number, typeof servers>();
     for (const s of servers) byUser.set(s.userId, [...(byUser.get(s.userId) ?? []), s]);
-    const includeStopped = query.include_stopped_servers !== undefined;
-    const withState = can(principal, "admin:server_state", null);
-    let items = page.items.map((u) => userModel(u, byUser.get(u.id) ?? [], includeStopped, withState));
-    if (query.state === "active") items = items.filter((u) => Object.keys(u.servers).length > 0);
-    if (query.state === "ready") items = items.filter((u) => Object.values(u.servers).some((s) => s.ready));
-    if (query.state === "inactive") items = items.filter((u) => Object.keys(u.servers).length === 0);
+    const items = page.items.map((u) => userModel(u, byUser.get(u.id) ?? [], includeStopped, withState));
     noStore(reply);
     if (!wantsPagination(request)) return items;
     const nextOffset = query.offset + limit;
@@ -80,8 +84,15 @@ export function registerUserRoutes(app: FastifyInstance, ctx: HttpContext): void
     const principal = await authenticate(ctx, request);
     requireScope(principal, "admin:users", null);
     const body = parseBody(createManyBody, request.body);
+    const names = [...new Set(body.usernames)];
+    // Every name is checked before the first is created, so bad input writes nothing.
+    for (const name of names) assertUserName(name);
+    for (const name of names) {
+      if (await ctx.users.exists(name))
+        throw new SlipwayError("user_exists", `A user named ${name} exists already.`);
+    }
     const created = [];
-    for (const name of new Set(body.usernames)) {
+    for (const name of names) {
       const { user, setupToken } = await ctx.users.create(name, body.admin ?? false);
       created.push({ ...userModel(user, [], false), setup_url: setupUrl(ctx, setupToken) });
     }
