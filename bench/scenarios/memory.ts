@@ -1,9 +1,161 @@
-import type { Scenario } from "./context.js";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { loadOrCreateKey, SecretBox } from "../../src/auth/secret-box.js";
+import { newToken } from "../../src/auth/random-token.js";
+import { openStore } from "../../src/store/open-store.js";
+import { freePort } from "../lib/free-port.js";
+import { api } from "../lib/hub.js";
+import { statusOf } from "../lib/http.js";
+import { tsNodeArgv } from "../lib/node-argv.js";
+import { readStat, treeRssMiB } from "../lib/proc.js";
+import { figureOf, fmt } from "../lib/report.js";
+import { createSlipwayAdmin, startSlipway, type SlipwayHub } from "../lib/slipway-hub.js";
+import { runWrk } from "../lib/wrk.js";
+import { runWsLoadProcess } from "../lib/ws-load-process.js";
+import type { BenchContext, Scenario } from "./context.js";
 
+const BACKEND = fileURLToPath(new URL("../backends/trivial-backend.ts", import.meta.url));
+
+function names(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `u${String(i).padStart(5, "0")}`);
+}
+
+/**
+ * Gives the first `count` users a running default server at the trivial backend, through the
+ * store, as the launcher would have left them: state `running`, host and port, sealed token and
+ * the launcher state of a live process (the backend's pid and start time). On its next start
+ * the hub adopts them like servers that outlived a restart and routes each one.
+ */
+async function insertRunningServers(dataDir: string, count: number, backend: { pid: number; port: number }) {
+  const stat = readStat(backend.pid);
+  if (stat === undefined) throw new Error("the backend is gone");
+  const sealer = new SecretBox(await loadOrCreateKey(join(dataDir, "secret.key")));
+  const store = await openStore(`sqlite:${join(dataDir, "slipway.sqlite")}`);
+  try {
+    for (const name of names(count)) {
+      const user = await store.users.getByName(name);
+      if (!user) throw new Error(`no user ${name}`);
+      const server = await store.servers.create({ userId: user.id, name: "", displayName: "", target: "local" });
+      const running = await store.servers.transition(
+        server.id,
+        ["stopped"],
+        "running",
+        {
+          launcherState: {
+            serverId: server.id,
+            pid: backend.pid,
+            startTime: stat.startTime,
+            port: backend.port,
+            logPath: "/dev/null",
+          },
+          host: "127.0.0.1",
+          port: backend.port,
+          tokenSealed: sealer.seal(newToken(32)),
+          startedAt: new Date(),
+          attemptId: null,
+        },
+        new Date(),
+      );
+      if (!running) throw new Error(`could not mark ${name}'s server running`);
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Slipway's memory (VmRSS of the hub process, its proxy included): idle after a fresh start,
+ * with 10,000 users, with 1,000 routes as well, then after proxy and API load, right after
+ * and once settled.
+ */
 export const memory: Scenario = {
   group: "memory",
-  title: "todo",
-  async run() {
-    throw new Error("todo");
+  title: "Hub memory: idle, 10,000 users, 1,000 routes, after load",
+  async run(ctx: BenchContext) {
+    const { manyUsers, routes, durationSeconds, quick } = ctx.options;
+    const settleMs = quick ? 3000 : 10_000;
+    const dataDir = join(ctx.tmp, "slipway");
+    const token = await createSlipwayAdmin(ctx.supervisor, dataDir, "bench");
+    const config = { servers: { command: tsNodeArgv(BACKEND), workDir: ctx.tmp } };
+    const points: [string, number, string?][] = [];
+    const rss = (hub: SlipwayHub) => treeRssMiB(hub.process.pid);
+
+    let hub = await startSlipway(ctx.supervisor, { name: "slipway", dataDir, port: await freePort(), token, config });
+    await sleep(2000);
+    points.push(["idle, fresh", rss(hub)]);
+    await hub.addUsers(names(manyUsers - 1));
+    await sleep(2000);
+    points.push([`${manyUsers} users`, rss(hub)]);
+    await hub.process.stop(15_000);
+
+    const backendPort = await freePort();
+    const [node = process.execPath, ...args] = tsNodeArgv(BACKEND);
+    const backend = ctx.supervisor.start("trivial-backend", node, [...args, "--port", String(backendPort)], {
+      capture: true,
+    });
+    await backend.waitForOutput(/listening on \d+/, 20_000);
+    await insertRunningServers(dataDir, routes, { pid: backend.pid, port: backendPort });
+    hub = await startSlipway(ctx.supervisor, { name: "slipway", dataDir, port: await freePort(), token, config });
+    const auth = { authorization: `token ${hub.token}` };
+    let ok = 0;
+    for (const name of names(routes)) if ((await statusOf(`${hub.url}/user/${name}/`, auth)) === 200) ok += 1;
+    if (ok !== routes) throw new Error(`only ${ok} of ${routes} routes answered 200`);
+    await sleep(2000);
+    points.push([
+      "before the load",
+      rss(hub),
+      `${manyUsers} users and ${routes} routes (servers adopted from the store at start, all at one trivial backend)`,
+    ]);
+
+    const seconds = durationSeconds * 2;
+    const loads: [string, () => Promise<unknown>][] = [
+      ["small GET c50", () => runWrk(ctx.supervisor, { url: `${hub.url}/user/u00000/`, connections: 50, durationSeconds: seconds, headers: auth })],
+      ["1 MiB GET c50", () => runWrk(ctx.supervisor, { url: `${hub.url}/user/u00001/big`, connections: 50, durationSeconds: seconds, headers: auth })],
+      [
+        "ws echo 64 KiB c50",
+        () =>
+          runWsLoadProcess(
+            ctx.supervisor,
+            {
+              url: `${hub.url.replace(/^http/, "ws")}/user/u00002/echo`,
+              headers: auth,
+              connections: 50,
+              payloadBytes: 64 * 1024,
+              warmupMs: 0,
+              durationMs: seconds * 1000,
+              mode: "echo",
+            },
+            { open: () => undefined, close: () => undefined },
+          ),
+      ],
+      [
+        "user list pages",
+        async () => {
+          for (let offset = 0; offset < manyUsers; offset += 200) {
+            const res = await api(hub, "GET", `/hub/api/users?offset=${offset}&limit=200`, undefined, "application/jupyterhub-pagination+json");
+            if (res.status !== 200) throw new Error(`user page answered ${res.status}`);
+          }
+        },
+      ],
+    ];
+    for (const [name, load] of loads) {
+      await load();
+      ctx.log(`load ${name} done; RSS ${fmt(rss(hub), 1)} MiB`);
+    }
+    points.push(["after the load", rss(hub)]);
+    await sleep(settleMs);
+    points.push(["after the load, settled", rss(hub), `${settleMs / 1000} s after the load ended`]);
+    for (const [test, mib, note] of points) {
+      ctx.addRow({
+        group: "memory",
+        test,
+        subject: "slipway",
+        primary: { name: "RSS", higherIsBetter: false, ...figureOf([mib], "MiB") },
+        figures: {},
+        ...(note ? { note } : {}),
+      });
+      ctx.log(`${test}: ${fmt(mib, 1)} MiB`);
+    }
   },
 };

@@ -102,6 +102,71 @@ export type PollResult = z.infer<typeof pollResultSchema>;
 export type StopResult = z.infer<typeof stopResultSchema>;
 export type LogTailResult = z.infer<typeof logTailResultSchema>;
 
+// --- Slurm jobs (see slurm-batch-script.ts and README.md) ---------------------------------------
+
+/** What a batch job may ask for; the only values that reach the batch script besides fixed paths. */
+export const slurmJobSchema = z.strictObject({
+  partition: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
+  cpus: z.int().min(1).max(4096),
+  memoryMb: z.int().min(1).max(64 * 1024 * 1024),
+  gpus: z.int().min(0).max(64),
+  minutes: z.int().min(1).max(366 * 24 * 60),
+});
+
+/** A path that can stand in a script without quoting: absolute, no spaces, no shell syntax. */
+export const SAFE_PATH = /^\/[A-Za-z0-9_.\/+-]{0,4095}$/;
+const safePath = z
+  .string()
+  .regex(SAFE_PATH)
+  .refine((s) => !s.split("/").includes(".."), "must not contain '..'");
+
+export const slurmSubmitRequestSchema = z.strictObject({
+  hub,
+  serverId,
+  attemptId: z.uuid(),
+  baseUrl: z.string().regex(BASE_URL),
+  token: z.string().regex(TOKEN),
+  /** The one-time credential of the job's callback; like the token, it goes into a 0600 file only. */
+  credential: z.string().regex(TOKEN),
+  callbackUrl: z.url({ protocol: /^https?$/ }).max(2048),
+  command: z.array(z.string().min(1).max(4096).refine(noNul, "must not contain NUL")).min(1).max(256),
+  workDir,
+  job: slurmJobSchema,
+  /** The Python that runs the job agent on the compute node. */
+  python: safePath,
+  /** The job agent (`job/slipway-job.py`), readable on the compute nodes. */
+  agent: safePath,
+  sbatch: safePath,
+});
+
+export const slurmCancelRequestSchema = z.strictObject({
+  jobId: z.string().regex(/^[1-9]\d{0,9}$/),
+  scancel: safePath,
+});
+
+export const slurmLogTailRequestSchema = z.strictObject({ hub, serverId, lines: z.int().min(1).max(10_000) });
+
+export type SlurmJob = z.infer<typeof slurmJobSchema>;
+export type SlurmSubmitRequest = z.infer<typeof slurmSubmitRequestSchema>;
+export type SlurmCancelRequest = z.infer<typeof slurmCancelRequestSchema>;
+export type SlurmLogTailRequest = z.infer<typeof slurmLogTailRequestSchema>;
+
+export const slurmSubmitResultSchema = z.strictObject({
+  jobId: z.string().regex(/^[1-9]\d{0,9}$/),
+  logPath: z.string(),
+  dir: z.string(),
+});
+export const slurmCancelResultSchema = z.strictObject({ cancelled: z.literal(true) });
+export const slurmLogTailResultSchema = z.strictObject({
+  text: z.string(),
+  /** From the job agent's own exit record, when the job got that far. */
+  exitCode: z.int().optional(),
+});
+
+export type SlurmSubmitResult = z.infer<typeof slurmSubmitResultSchema>;
+export type SlurmCancelResult = z.infer<typeof slurmCancelResultSchema>;
+export type SlurmLogTailResult = z.infer<typeof slurmLogTailResultSchema>;
+
 /** Each verb with the schema of its request and of its result. */
 export const verbs = {
   start: { request: startRequestSchema, result: startResultSchema },
@@ -109,6 +174,9 @@ export const verbs = {
   poll: { request: pollRequestSchema, result: pollResultSchema },
   stop: { request: stopRequestSchema, result: stopResultSchema },
   "log-tail": { request: logTailRequestSchema, result: logTailResultSchema },
+  "slurm-submit": { request: slurmSubmitRequestSchema, result: slurmSubmitResultSchema },
+  "slurm-cancel": { request: slurmCancelRequestSchema, result: slurmCancelResultSchema },
+  "slurm-log-tail": { request: slurmLogTailRequestSchema, result: slurmLogTailResultSchema },
 } as const;
 
 export type Verb = keyof typeof verbs;

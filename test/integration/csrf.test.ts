@@ -224,7 +224,7 @@ describe("CSRF: cookie-authenticated writes must come from the hub's own pages (
       await res.body?.cancel();
       assert.ok(res.status < 500, `${path} answered ${res.status}`);
     }
-    const create = await admin.client.request("/hub/api/users/mallory");
+    const create = await admin.client.request("/hub/api/users/visitor");
     assert.equal(create.status, 404);
     assert.deepEqual(await snapshot(), before);
   });

@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { addUser, apiToken, firstAdmin, type SignedIn } from "../support/accounts.js";
+import { tryWebsocket } from "../support/jupyter-kernel.js";
+import { removeDir, startTestHub, type TestHub } from "../support/test-hub.js";
+
+/** The helper must be readable by alice and bob: `make test` stages a world-readable build. */
+const stage = process.env["SLIPWAY_TEST_STAGE_DIR"];
+const helper = stage ? join(stage, "dist/src/helper/cli.js") : undefined;
+
+function unixUid(name: string): number | undefined {
+  try {
+    return Number(execFileSync("id", ["-u", name], { encoding: "utf8" }).trim());
+  } catch {
+    return undefined;
+  }
+}
+
+const missing =
+  process.getuid?.() !== 0
+    ? "it needs root to run servers as other Unix users"
+    : unixUid("alice") === undefined || unixUid("bob") === undefined
+      ? "the Unix users alice and bob do not exist (scripts/test-users.sh creates them)"
+      : !helper || !existsSync(helper)
+        ? "no staged helper (set SLIPWAY_TEST_STAGE_DIR; `make test` does)"
+        : undefined;
+if (missing && process.env["CI"]) throw new Error(`multi-user suite cannot run in CI: ${missing}`);
+
+interface UserModel {
+  servers: Record<string, { state: { pid?: number }; slipway: { state: string } }>;
+}
+
+describe("servers as real Unix users", { skip: missing ? `Skipped: ${missing}.` : false }, () => {
+  let hub: TestHub;
+  let admin: SignedIn;
+  let alice: SignedIn;
+  let bob: SignedIn;
+  let adminToken: string;
+  let aliceToken: string;
+  let bobToken: string;
+
+  const as = (token: string, method: string, path: string) =>
+    fetch(hub.url + path, { method, headers: { authorization: `token ${token}` }, redirect: "manual" });
+
+  before(async () => {
+    hub = await startTestHub({ servers: { runAs: "user", helper, workDir: "~" } }, { name: "multi-user" });
+    admin = await firstAdmin(hub, "root-admin");
+    alice = await addUser(hub, admin.client, "alice");
+    bob = await addUser(hub, admin.client, "bob");
+    adminToken = await apiToken(admin);
+    aliceToken = await apiToken(alice);
+    bobToken = await apiToken(bob);
+  });
+
+  after(async () => {
+    await as(aliceToken, "DELETE", "/hub/api/users/alice/server").catch(() => undefined);
+    await hub.stop();
+    removeDir(hub.dataDir);
+  });
+
+  it("runs alice's server as alice's Unix account", async () => {
+    const res = await as(aliceToken, "POST", "/hub/api/users/alice/server");
+    assert.equal(res.status, 201, await res.clone().text());
+    const model = (await (await as(adminToken, "GET", "/hub/api/users/alice")).json()) as UserModel;
+    const pid = model.servers[""]?.state.pid;
+    assert.ok(typeof pid === "number");
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const uids = /^Uid:\s+(\d+)\s+(\d+)/m.exec(status);
+    assert.equal(Number(uids?.[1]), unixUid("alice"), "real uid");
+    assert.equal(Number(uids?.[2]), unixUid("alice"), "effective uid");
+    const contents = await as(aliceToken, "GET", "/user/alice/api/contents");
+    assert.equal(contents.status, 200);
+  });
+
+  it("gives bob 403 for every spelling of alice's paths, over HTTP and websocket", async () => {
+    const paths = [
+      "/user/alice/api/contents",
+      "/user/alice/tree",
+      "/user/bob/..%2F..%2Fuser/alice/api/contents",
+      "/user/bob%2F..%2Falice/api/contents",
+      "/user/./alice/api/contents",
+      "//user/alice/api/contents",
+      "/USER/alice/api/contents",
+    ];
+    const credentials: Record<string, string>[] = [
+      { authorization: `token ${bobToken}` },
+      { cookie: bob.client.cookieHeader(), accept: "application/json" },
+    ];
+    for (const path of paths) {
+      for (const headers of credentials) {
+        const res = await fetch(hub.url + path, { headers, redirect: "manual" });
+        assert.ok([400, 403, 404].includes(res.status), `${path}: ${res.status}`);
+      }
+    }
+    const direct = await fetch(`${hub.url}/user/alice/api/contents`, { headers: credentials[0] });
+    assert.equal(direct.status, 403, "the plain path is refused with 403, not hidden");
+    const ws = `${hub.url.replace("http", "ws")}/user/alice/api/kernels/x/channels`;
+    assert.equal(await tryWebsocket(ws, { authorization: `token ${bobToken}` }), 403);
+    assert.equal(await tryWebsocket(ws, { cookie: bob.client.cookieHeader(), origin: hub.url }), 403);
+  });
+
+  it("keeps alice's server files private to alice", () => {
+    const home = execFileSync("getent", ["passwd", "alice"], { encoding: "utf8" }).split(":")[5] ?? "";
+    const servers = join(home, ".slipway", "servers");
+    assert.ok(existsSync(servers));
+    assert.throws(
+      () => execFileSync("sudo", ["-n", "-u", "bob", "ls", servers], { stdio: "pipe" }),
+      /Permission denied/,
+      "bob must not list alice's server folders",
+    );
+  });
+});
