@@ -7,6 +7,7 @@ import { loadOrCreateKey, SecretBox } from "./auth/secret-box.js";
 import { PasswordHasher } from "./auth/password-hasher.js";
 import { Totp } from "./auth/totp.js";
 import { loadConfig } from "./config/load-config.js";
+import { identityPolicy } from "./config/policies.js";
 import type { Config } from "./config/schema.js";
 import { isSlipwayError } from "./domain/errors.js";
 import { assertUserName } from "./domain/names.js";
@@ -70,16 +71,7 @@ async function withStore<T>(
     sealer,
     random,
     log,
-    policy: {
-      totp: config.auth.totp,
-      issuer: config.auth.issuer,
-      passwordMinLength: config.auth.passwordMinLength,
-      sessionIdleTimeoutMs: config.auth.sessionIdleTimeout * 1000,
-      sessionMaxAgeMs: config.auth.sessionMaxAge * 1000,
-      setupLinkTtlMs: config.auth.setupLinkTtl * 1000,
-      cacheTtlMs: 0,
-      throttle: config.auth.throttle,
-    },
+    policy: identityPolicy(config, 0),
   });
   const tokens = new TokenService({
     store,

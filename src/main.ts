@@ -10,6 +10,7 @@ import { PasswordHasher } from "./auth/password-hasher.js";
 import { newToken, sha256Hex } from "./auth/random-token.js";
 import { loadOrCreateKey, SecretBox } from "./auth/secret-box.js";
 import { Totp } from "./auth/totp.js";
+import { identityPolicy } from "./config/policies.js";
 import type { Config } from "./config/schema.js";
 import { can, type Principal } from "./domain/principal.js";
 import { buildApp } from "./http/app.js";
@@ -213,16 +214,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     sealer,
     random,
     log: log.child({ part: "identity" }),
-    policy: {
-      totp: config.auth.totp,
-      issuer: config.auth.issuer,
-      passwordMinLength: config.auth.passwordMinLength,
-      sessionIdleTimeoutMs: config.auth.sessionIdleTimeout * 1000,
-      sessionMaxAgeMs: config.auth.sessionMaxAge * 1000,
-      setupLinkTtlMs: config.auth.setupLinkTtl * 1000,
-      cacheTtlMs,
-      throttle: config.auth.throttle,
-    },
+    policy: identityPolicy(config, cacheTtlMs),
   });
   const tokens = new TokenService({
     store,

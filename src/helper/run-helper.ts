@@ -14,6 +14,8 @@ import {
 } from "./protocol.js";
 import { readLogTail } from "./read-log-tail.js";
 import { ServerDir } from "./server-dir.js";
+import { slurmCancel, slurmLogTail } from "./slurm-cancel.js";
+import { slurmSubmit } from "./slurm-submit.js";
 import { startServer } from "./start-server.js";
 import { stopServer } from "./stop-server.js";
 
@@ -53,6 +55,9 @@ const handlers: Record<Verb, Handler> = {
     if (!(await dir.exists())) return { text: "" };
     return { text: await readLogTail(dir.logPath, req.lines, await dir.readToken()) };
   }),
+  "slurm-submit": handler(verbs["slurm-submit"].request, slurmSubmit),
+  "slurm-cancel": handler(verbs["slurm-cancel"].request, slurmCancel),
+  "slurm-log-tail": handler(verbs["slurm-log-tail"].request, slurmLogTail),
 };
 
 function failed(code: Failure["code"], message: string, logTail?: string): HelperOutcome {

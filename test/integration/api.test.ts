@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { addUser, apiToken, firstAdmin, type SignedIn } from "../support/accounts.js";
 import { removeDir, startTestHub, type TestHub } from "../support/test-hub.js";
+import { tokenFetch } from "../support/token-fetch.js";
 
 describe("the REST API", () => {
   let hub: TestHub;
@@ -16,16 +17,7 @@ describe("the REST API", () => {
     path: string,
     body?: unknown,
     headers: Record<string, string> = {},
-  ) =>
-    fetch(hub.url + path, {
-      method,
-      headers: {
-        authorization: `token ${token}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-        ...headers,
-      },
-      ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
-    });
+  ) => tokenFetch(hub.url, token, method, path, body, headers);
 
   const userCount = async () => {
     const res = await call(adminToken, "GET", "/hub/api/users?limit=200", undefined, {

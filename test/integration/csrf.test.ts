@@ -104,7 +104,7 @@ describe("CSRF: cookie-authenticated writes must come from the hub's own pages (
       const res = await send(client, write, headers);
       const label = `${write.method} ${write.path} with ${JSON.stringify(headers)}`;
       assert.equal(res.status, 403, label);
-      assert.ok(codes.includes(res.code), `${label}: ${res.code}`);
+      assert.ok(codes.includes(res.code ?? ""), `${label}: ${res.code}`);
     }
     assert.deepEqual(await snapshot(), before, "a refused write changed something");
   };
@@ -146,13 +146,14 @@ describe("CSRF: cookie-authenticated writes must come from the hub's own pages (
   });
 
   it("refuses cookie writes that fetch metadata marks cross-site, same-site or no-cors, even with the right token", async () => {
-    for (const metadata of [
+    const metadatas: Record<string, string>[] = [
       { "sec-fetch-site": "cross-site" },
       { "sec-fetch-site": "same-site" },
       { "sec-fetch-site": "none" },
       { "sec-fetch-site": "same-origin", "sec-fetch-mode": "no-cors" },
       { "sec-fetch-site": "cross-site", "sec-fetch-mode": "cors" },
-    ]) {
+    ];
+    for (const metadata of metadatas) {
       await refusedAll(admin.client, { origin: hub.url, "x-xsrf-token": admin.client.xsrf, ...metadata }, [
         "cross_origin",
         "csrf_failed",
@@ -358,12 +359,13 @@ describe("CSRF: cookie-authenticated writes must come from the hub's own pages (
 
   it("refuses cookie-authenticated cross-origin writes through the proxy before any server is looked up", async () => {
     const write: Write = { method: "POST", path: "/user/alice/api/contents", body: { type: "notebook" } };
-    for (const headers of [
+    const refused: Record<string, string>[] = [
       { origin: "https://evil.example" },
       { origin: "null" },
       { "sec-fetch-site": "cross-site" },
       { "sec-fetch-site": "same-site", origin: hub.url },
-    ]) {
+    ];
+    for (const headers of refused) {
       const res = await send(alice.client, write, headers);
       assert.equal(res.status, 403, JSON.stringify(headers));
       assert.equal(res.code, "cross_origin");

@@ -7,18 +7,18 @@ import { apiToken, firstAdmin } from "../support/accounts.js";
 import { spawnHubProcess } from "../support/hub-process.js";
 import { executeOnKernel } from "../support/jupyter-kernel.js";
 import { removeDir, startTestHub, type TestHub } from "../support/test-hub.js";
+import { tokenFetch } from "../support/token-fetch.js";
 import { HubClient, completeSetup } from "../support/hub-client.js";
 
 interface UserModel {
-  servers: Record<string, { ready: boolean; state: { pid?: number }; slipway: { state: string; reason: string | null } }>;
+  servers: Record<
+    string,
+    { ready: boolean; state: { pid?: number }; slipway: { state: string; reason: string | null } }
+  >;
 }
 
 const as = (base: string, token: string, method: string, path: string, body?: unknown) =>
-  fetch(base + path, {
-    method,
-    headers: { authorization: `token ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
+  tokenFetch(base, token, method, path, body);
 
 /** True once the process is gone or a zombie (it can no longer serve anything). */
 function isDead(pid: number): boolean {
@@ -58,10 +58,13 @@ describe("a hub restarted while servers run", () => {
     const admin = await firstAdmin(hub);
     token = await apiToken(admin);
     assert.equal((await as(hub.url, token, "POST", "/hub/api/users/admin/server")).status, 201);
-    const kernel = (await (await as(hub.url, token, "POST", "/user/admin/api/kernels", { name: "python3" })).json()) as {
+    const kernel = (await (
+      await as(hub.url, token, "POST", "/user/admin/api/kernels", { name: "python3" })
+    ).json()) as {
       id: string;
     };
-    const channels = (base: string) => `${base.replace("http", "ws")}/user/admin/api/kernels/${kernel.id}/channels`;
+    const channels = (base: string) =>
+      `${base.replace("http", "ws")}/user/admin/api/kernels/${kernel.id}/channels`;
     await executeOnKernel(channels(hub.url), "x = 41", { authorization: `token ${token}` });
     await hub.stop();
 

@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { addUser, apiToken, firstAdmin, type SignedIn } from "../support/accounts.js";
 import { executeOnKernel, tryWebsocket } from "../support/jupyter-kernel.js";
 import { removeDir, startTestHub, type TestHub } from "../support/test-hub.js";
+import { tokenFetch } from "../support/token-fetch.js";
 
 interface ServerModel {
   name: string;
@@ -27,16 +28,7 @@ describe("servers through the hub and its proxy (local launcher, real Jupyter)",
     path: string,
     body?: unknown,
     headers: Record<string, string> = {},
-  ) =>
-    fetch(hub.url + path, {
-      method,
-      headers: {
-        authorization: `token ${token}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-        ...headers,
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+  ) => tokenFetch(hub.url, token, method, path, body, headers);
 
   before(async () => {
     hub = await startTestHub({}, { name: "servers" });

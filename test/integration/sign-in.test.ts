@@ -21,6 +21,10 @@ import { rememberSecret, removeDir, startTestHub, type TestHub } from "../suppor
 const STEP = 30_000;
 type Init = RequestInit & { headers?: Record<string, string> };
 
+function headersOf(init: Init): Record<string, string> {
+  return { ...Object.fromEntries(Object.entries(init.headers ?? {})) };
+}
+
 /** A browser at `address`: the hub in these suites trusts X-Forwarded-For, so each test has its own. */
 class ClientFrom extends HubClient {
   readonly address: string;
@@ -31,7 +35,7 @@ class ClientFrom extends HubClient {
   }
 
   override request(path: string, init: Init = {}): Promise<Response> {
-    return super.request(path, { ...init, headers: { "x-forwarded-for": this.address, ...init.headers } });
+    return super.request(path, { ...init, headers: { "x-forwarded-for": this.address, ...headersOf(init) } });
   }
 }
 
@@ -486,7 +490,7 @@ describe("cookies behind an https public URL", () => {
     readonly seen: SetCookie[] = [];
 
     override async request(path: string, init: Init = {}): Promise<Response> {
-      const headers = { ...init.headers };
+      const headers = headersOf(init);
       if (headers["origin"] !== undefined) headers["origin"] = publicUrl;
       const res = await super.request(path, { ...init, headers });
       this.seen.push(...setCookies(res));
@@ -625,7 +629,7 @@ describe("signing out, and credentials at the proxy (real Jupyter)", () => {
     const api = await fetch(`${hub.url}/user/wes/api/status`, { headers: { cookie } });
     assert.equal(api.status, 401);
     assert.equal(((await api.json()) as { code: string }).code, "not_authenticated");
-    const page = await fetch(`${hub.url}/user/wes/tree`, {
+    const page = await fetch(`${hub.url}/user/wes/api/status`, {
       headers: { cookie, accept: "text/html" },
       redirect: "manual",
     });
@@ -636,7 +640,7 @@ describe("signing out, and credentials at the proxy (real Jupyter)", () => {
   it(
     "closes an open kernel websocket at sign-out and refuses the handshake replayed with the old cookie",
     {
-      timeout: 30_000,
+      timeout: 20_000,
     },
     async () => {
       const client = await freshSession();
@@ -681,7 +685,7 @@ describe("signing out, and credentials at the proxy (real Jupyter)", () => {
   it(
     "keeps credentials out of the logs when requests carrying them fail, a dead server's included",
     {
-      timeout: 30_000,
+      timeout: 20_000,
     },
     async () => {
       const client = await freshSession();

@@ -6,6 +6,7 @@ import {
   checkSameOrigin,
   clientAddress,
   noStore,
+  parseBody,
   resolvePrincipal,
   sessionIdOf,
   type HttpContext,
@@ -112,7 +113,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext, random
   });
 
   app.post("/hub/login", async (request, reply) => {
-    const body = parseForm(loginBody, request.body);
+    const body = parseBody(loginBody, request.body);
     const next = safeNext(body.next);
     checkLoginXsrf(request, body._xsrf);
     try {
@@ -178,7 +179,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext, random
   });
 
   app.post("/hub/login/totp", async (request, reply) => {
-    const body = parseForm(codeBody, request.body);
+    const body = parseBody(codeBody, request.body);
     const next = safeNext(body.next);
     const pending = await pendingSession(request, "totp");
     if (!pending) return reply.redirect(withNext("/hub/login", next), 303);
@@ -253,7 +254,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext, random
   });
 
   app.post("/hub/enrol-totp", async (request, reply) => {
-    const body = parseForm(codeBody, request.body);
+    const body = parseBody(codeBody, request.body);
     const next = safeNext(body.next);
     const pending = await pendingSession(request, "enrol");
     if (!pending) return reply.redirect(withNext("/hub/login", next), 303);
@@ -311,7 +312,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext, random
   });
 
   app.post<{ Params: { token: string } }>("/hub/setup/:token", async (request, reply) => {
-    const body = parseForm(setupBody, request.body);
+    const body = parseBody(setupBody, request.body);
     checkLoginXsrf(request, body._xsrf);
     try {
       if (body.username !== undefined) throw new SlipwayError("unknown_field", "Unknown field: username");
@@ -332,7 +333,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext, random
   });
 
   app.post<{ Params: { secret: string } }>("/hub/first-admin/:secret", async (request, reply) => {
-    const body = parseForm(setupBody, request.body);
+    const body = parseBody(setupBody, request.body);
     checkLoginXsrf(request, body._xsrf);
     try {
       if (body.password !== body.confirm)
@@ -374,7 +375,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext, random
   });
 
   app.post("/hub/logout", async (request, reply) => {
-    const body = parseForm(logoutBody, request.body);
+    const body = parseBody(logoutBody, request.body);
     const sessionId = sessionIdOf(ctx, request);
     const resolved = sessionId ? await ctx.identity.resolveSession(sessionId) : null;
     if (sessionId && resolved) {
@@ -387,20 +388,4 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext, random
     reply.clearCookie(ctx.cookies.session, cookieOptions());
     return reply.redirect("/hub/login", 303);
   });
-}
-
-export function parseForm<T>(schema: z.ZodType<T>, body: unknown): T {
-  const parsed = schema.safeParse(body ?? {});
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  if (issue?.code === "unrecognized_keys") {
-    throw new SlipwayError(
-      "unknown_field",
-      `Unknown field: ${issue.keys.map((k) => k.slice(0, 32)).join(", ")}`,
-    );
-  }
-  throw new SlipwayError(
-    "validation_failed",
-    `${issue?.path.join(".") || "form"}: ${issue?.message ?? "not valid"}`,
-  );
 }
