@@ -61,8 +61,14 @@ export async function spawnAndWait(hub: Hub, user: string, pollMs: number, timeo
   return { postSeconds: (posted - t0) / 1000, readySeconds: (ready - t0) / 1000, status: res.status };
 }
 
+interface ServerSummary {
+  readonly state?: Record<string, unknown>;
+  /** Slipway lists stopped servers too, marked `stopped`; JupyterHub leaves them out. */
+  readonly stopped: boolean;
+}
+
 interface UserModel {
-  readonly servers: Record<string, { state?: Record<string, unknown> }>;
+  readonly servers: Record<string, ServerSummary>;
   readonly pending: string | null;
 }
 
@@ -75,10 +81,11 @@ export async function userModel(hub: Hub, user: string): Promise<UserModel> {
   if (res.status !== 200) throw new Error(`reading ${user} answered ${res.status}`);
   const body = json(res);
   if (!isRecord(body) || !isRecord(body["servers"])) throw new Error(`unexpected user model for ${user}`);
-  const servers: Record<string, { state?: Record<string, unknown> }> = {};
+  const servers: Record<string, ServerSummary> = {};
   for (const [name, model] of Object.entries(body["servers"])) {
     const state = isRecord(model) ? model["state"] : undefined;
-    servers[name] = isRecord(state) ? { state } : {};
+    const stopped = isRecord(model) && model["stopped"] === true;
+    servers[name] = isRecord(state) ? { state, stopped } : { stopped };
   }
   const pending = body["pending"];
   return { servers, pending: typeof pending === "string" ? pending : null };
@@ -100,7 +107,8 @@ export async function stopAndWait(hub: Hub, user: string, timeoutMs: number): Pr
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const model = await userModel(hub, user);
-    if (model.pending === null && model.servers[""] === undefined) return;
+    const server = model.servers[""];
+    if (model.pending === null && (server === undefined || server.stopped)) return;
     if (performance.now() > deadline) throw new Error(`${user}'s server did not stop within ${timeoutMs} ms`);
     await sleep(100);
   }

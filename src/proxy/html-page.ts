@@ -21,8 +21,9 @@ export function htmlPage(title: string, bodyHtml: string): string {
     '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">' +
     '<meta name="viewport" content="width=device-width, initial-scale=1">' +
     `<title>${escapeHtml(title)} · Slipway</title>` +
-    "<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem}</style>" +
-    `</head><body><h1>${escapeHtml(title)}</h1>${bodyHtml}</body></html>\n`
+    '<link rel="stylesheet" href="/hub/static/slipway.css">' +
+    '</head><body><header class="top"><a class="brand" href="/hub/home">Slipway</a></header>' +
+    `<main><section class="card narrow"><h1>${escapeHtml(title)}</h1>${bodyHtml}</section></main></body></html>\n`
   );
 }
 
@@ -30,7 +31,7 @@ export function htmlPage(title: string, bodyHtml: string): string {
 export const HTML_PAGE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   "content-type": "text/html; charset=utf-8",
   "cache-control": "no-store",
-  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+  "content-security-policy": "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'",
   "x-content-type-options": "nosniff",
   "referrer-policy": "same-origin",
 });

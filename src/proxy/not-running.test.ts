@@ -35,7 +35,7 @@ describe("defaultNotRunning", () => {
     assert.ok(!page.includes("<svg"), page);
     assert.ok(page.includes("&lt;svg onload=alert(1)&gt;"), page);
     const link =
-      '<a href="/hub/spawn/alice/&#39;%22%3E%3Csvg%20onload%3Dalert(1)%3E?next=%2Fuser%2Falice%2Fx%3Fq%3D';
+      '<a class="button" href="/hub/spawn/alice/&#39;%22%3E%3Csvg%20onload%3Dalert(1)%3E?next=%2Fuser%2Falice%2Fx%3Fq%3D';
     assert.ok(page.includes(link), page);
   });
 

@@ -26,7 +26,8 @@ export function defaultNotRunning(
   const href = `${spawnPath}?next=${encodeURIComponent(req.url ?? "/")}`;
   const body = htmlPage(
     "Server not running",
-    `<p>${escapeHtml(message)}</p><p><a href="${escapeHtml(href)}">Start it</a></p>`,
+    `<p>${escapeHtml(message)}</p><p><a class="button" href="${escapeHtml(href)}">Start it</a> ` +
+      `<a href="/hub/home">Your servers</a></p>`,
   );
   res.writeHead(503, { ...HTML_PAGE_HEADERS, "content-length": Buffer.byteLength(body) });
   res.end(req.method === "HEAD" ? undefined : body);

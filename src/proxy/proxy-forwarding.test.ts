@@ -468,7 +468,7 @@ describe("the proxy on a route miss", () => {
     assert.equal(reply.status, 503);
     assert.match(
       reply.body.toString(),
-      /<a href="\/hub\/spawn\/alice\/gpu\?next=%2Fuser%2Falice%2Fgpu%2Flab%3Fx%3D1">Start it<\/a>/,
+      /<a class="button" href="\/hub\/spawn\/alice\/gpu\?next=%2Fuser%2Falice%2Fgpu%2Flab%3Fx%3D1">Start it<\/a>/,
     );
   });
 });
