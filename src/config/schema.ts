@@ -79,7 +79,88 @@ export const localTargetSchema = z.strictObject({
   description: z.string().max(500).default(""),
 });
 
-export const targetSchema = z.discriminatedUnion("type", [localTargetSchema]);
+const absolutePath = z.string().regex(/^\/[A-Za-z0-9_.\/+-]{0,4095}$/, "must be an absolute path without spaces");
+
+export const slurmPartitionSchema = z.strictObject({
+  displayName: z.string().min(1).max(80).optional(),
+  queueLimit: seconds(3600).describe(
+    "How long a server may wait in this partition's queue before its job is cancelled (separate from startTimeout).",
+  ),
+  maxCpus: z.number().int().min(1).max(4096).optional().describe("Most CPUs a server may ask for here."),
+  maxMemoryMb: z.number().int().min(1).optional().describe("Most memory (MiB) a server may ask for here."),
+  maxGpus: z
+    .number()
+    .int()
+    .min(0)
+    .max(64)
+    .optional()
+    .describe("Most GPUs a server may ask for here (never more than the nodes' GRES)."),
+});
+
+export const slurmTargetSchema = z.strictObject({
+  type: z.literal("slurm"),
+  displayName: z.string().min(1).max(80).default("Slurm cluster"),
+  description: z.string().max(500).default(""),
+  cluster: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .default("slurm")
+    .describe("Name of the cluster, for metrics and messages."),
+  partitions: z
+    .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), slurmPartitionSchema)
+    .refine((p) => Object.keys(p).length > 0, "name at least one partition")
+    .describe(
+      "Partitions servers may run in. A user is offered only those whose AllowGroups/AllowAccounts let them submit (read from `scontrol show partition`).",
+    ),
+  defaults: z
+    .strictObject({
+      cpus: z.number().int().min(1).default(1),
+      memoryMb: z.number().int().min(1).default(2048),
+      gpus: z.number().int().min(0).default(0),
+      runtimeMinutes: z.number().int().min(1).default(60),
+    })
+    .prefault({}),
+  maxCpus: z.number().int().min(1).max(4096).default(16),
+  maxMemoryMb: z.number().int().min(1).default(64 * 1024),
+  maxRuntimeMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .default(24 * 60)
+    .describe("Upper bound on runtime; a partition's own MaxTime lowers it."),
+  pollInterval: seconds(10).describe("One batched squeue per interval covers every tracked job."),
+  commandTimeout: seconds(30).describe("A Slurm command that takes longer counts as unknown."),
+  partitionCacheTtl: seconds(60).describe("How long partitions and users' groups are cached."),
+  commands: z
+    .strictObject({
+      sbatch: absolutePath.default("/usr/bin/sbatch"),
+      squeue: absolutePath.default("/usr/bin/squeue"),
+      sacct: absolutePath.default("/usr/bin/sacct"),
+      scancel: absolutePath.default("/usr/bin/scancel"),
+      scontrol: absolutePath.default("/usr/bin/scontrol"),
+      sinfo: absolutePath.default("/usr/bin/sinfo"),
+    })
+    .prefault({}),
+  python: absolutePath.default("/usr/bin/python3").describe("Python on the compute nodes that runs the job agent."),
+  agent: absolutePath
+    .optional()
+    .describe("Path of job/slipway-job.py as the compute nodes see it. Default: the one installed with Slipway."),
+  command: z
+    .array(z.string().min(1))
+    .min(1)
+    .optional()
+    .describe("argv of Jupyter on the compute nodes. Default: servers.command or the detected one."),
+  callbackUrl: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe("The hub's URL as the compute nodes reach it. Default: hub.publicUrl or the listener."),
+  localFallback: z
+    .string()
+    .optional()
+    .describe("A local target to offer when a server's queue limit is reached (none if unset)."),
+});
+
+export const targetSchema = z.discriminatedUnion("type", [localTargetSchema, slurmTargetSchema]);
 
 export const serversSchema = z
   .strictObject({

@@ -174,4 +174,17 @@ describe("servers through the hub and its proxy (local launcher, real Jupyter)",
     };
     assert.ok(!("analysis" in me.servers));
   });
+
+  it("stops the servers of a user an admin disables, and ends their sessions", async () => {
+    assert.equal((await as(bobToken, "POST", "/hub/api/users/bob/server")).status, 201);
+    const res = await admin.client.api("PATCH", "/hub/api/users/bob", { disabled: true });
+    assert.equal(res.status, 200);
+    const bobModel = (await (await admin.client.api("GET", "/hub/api/users/bob")).json()) as {
+      servers: Record<string, ServerModel>;
+    };
+    assert.equal(bobModel.servers[""]?.slipway.state, "stopped");
+    assert.match(bobModel.servers[""]?.slipway.reason ?? "", /disabled/);
+    assert.equal((await bob.client.api("GET", "/hub/api/user")).status, 401);
+    assert.equal((await as(bobToken, "GET", "/user/bob/api/status")).status, 401);
+  });
 });
