@@ -56,7 +56,8 @@ test: deps-test test-users slurm-up build
 	stage_dir="$$(scripts/stage-world-readable.sh $(STAGE_DIR))"; \
 	export SLIPWAY_TEST_PG_URL="$$pg_url" SLIPWAY_TEST_STAGE_DIR="$$stage_dir" \
 	  SLIPWAY_TEST_SLURM=1 CHROMIUM_PATH="$(CHROMIUM_PATH)"; \
-	suites=(check test:integration test:browser); \
+	rm -rf .test-logs; \
+	suites=(check test:integration test:browser test:logs); \
 	failed=(); \
 	for suite in "$${suites[@]}"; do \
 	  echo "==> npm run $$suite"; \
@@ -76,4 +77,4 @@ bench: deps
 	node --import tsx bench/run.ts
 
 clean:
-	rm -rf dist coverage
+	rm -rf dist coverage .test-logs

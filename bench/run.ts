@@ -40,6 +40,7 @@ function ensureBuilt(): void {
 
 async function main(options: BenchOptions): Promise<number> {
   const startedAt = new Date();
+  const machineAtStart = machineInfo();
   ensureBuilt();
   const tools = ensureTools(log, options.skipInstall);
   for (const note of tools.notes) log(`note: ${note}`);
@@ -88,13 +89,16 @@ async function main(options: BenchOptions): Promise<number> {
 
   const targets = evaluateTargets(rows);
   const finishedAt = new Date();
-  const stamp = startedAt.toISOString().replace(/[:]/g, "-").replace(/\.\d+Z$/, "Z");
+  const stamp = startedAt
+    .toISOString()
+    .replace(/[:]/g, "-")
+    .replace(/\.\d+Z$/, "Z");
   const result = {
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     seconds: Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000),
     options,
-    machine: machineInfo(),
+    machine: { ...machineAtStart, loadAverageAtEnd: machineInfo().loadAverage },
     versions: versions(),
     rows,
     targets,

@@ -12,7 +12,7 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 stage="${1:-${SLIPWAY_TEST_STAGE_DIR:-/opt/slipway-test}}"
 stamp="$stage/.staged"
-sources=(dist node_modules package.json)
+sources=(dist node_modules package.json job)
 
 cd "$repo_root"
 for src in "${sources[@]}"; do

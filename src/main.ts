@@ -4,7 +4,7 @@ import { request as httpRequest, type IncomingMessage } from "node:http";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import pino, { type DestinationStream } from "pino";
-import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { logRedaction } from "./auth/log-redaction.js";
 import { PasswordHasher } from "./auth/password-hasher.js";
 import { newToken, sha256Hex } from "./auth/random-token.js";
@@ -19,15 +19,21 @@ import { cookieNames, HUB_COOKIE_NAMES, readCookie } from "./http/cookies.js";
 import { detectJupyterCommand } from "./launchers/detect-jupyter-command.js";
 import { LocalLauncher } from "./launchers/local-launcher.js";
 import { NodeProcessRunner } from "./launchers/node-process-runner.js";
+import { SlurmHelperClient } from "./launchers/slurm-helper-client.js";
+import { SlurmLauncher } from "./launchers/slurm-launcher.js";
+import { JobStatusBatcher } from "./schedulers/slurm/job-status-batcher.js";
+import { SlurmClient, type SchedulerMetrics } from "./schedulers/slurm/slurm-client.js";
+import { SlurmPartitionAccess } from "./schedulers/slurm/slurm-partition-access.js";
 import { systemClock, type Clock } from "./ports/clock.js";
 import type { Launcher } from "./ports/launcher.js";
 import type { Logger } from "./ports/logger.js";
+import type { ProcessRunner } from "./ports/process-runner.js";
 import { createFrontDoor, type FrontDoor } from "./proxy/front-door.js";
 import { Proxy } from "./proxy/proxy.js";
 import type { ProxyPrincipal } from "./proxy/types.js";
 import { IdentityService, type Randomness } from "./services/identity-service.js";
 import { ServersService, type ReadinessProbe } from "./services/servers-service.js";
-import { SpawnOptions } from "./services/spawn-options.js";
+import { SpawnOptions, type TargetConfig } from "./services/spawn-options.js";
 import { TokenService } from "./services/token-service.js";
 import { UsersService } from "./services/users-service.js";
 import { InProcessNotifier } from "./store/in-process-notifier.js";
@@ -43,6 +49,8 @@ export interface HubOptions {
   readonly clock?: Clock;
   /** argv that runs slipway-helper (default: this installation's). */
   readonly helperArgv?: readonly string[];
+  /** Runs scheduler commands (default: a NodeProcessRunner); tests wrap it to count calls. */
+  readonly schedulerRunner?: ProcessRunner;
   /** How long the API waits for a server to come up before answering 202 (JupyterHub: 10 s). */
   readonly slowSpawnWaitMs?: number;
 }
@@ -62,6 +70,13 @@ function defaultStaticDir(): string {
   return here.includes(`${"dist"}/src`)
     ? resolve(here, "../web/static")
     : resolve(here, "../dist/web/static");
+}
+
+/** The job agent next to this installation: dist/src → job/, or src → job/ under tsx. */
+function defaultJobAgent(): string {
+  return here.includes(`${"dist"}/src`)
+    ? resolve(here, "../../job/slipway-job.py")
+    : resolve(here, "../job/slipway-job.py");
 }
 
 function defaultHelperArgv(): string[] {
@@ -296,8 +311,40 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const runner = new NodeProcessRunner();
   const hubId = await hubIdFor(dataDir);
   const launchers = new Map<string, Launcher>();
+  const targetConfigs: TargetConfig[] = [];
+  const schedulerCalls = new Counter({
+    name: "slipway_scheduler_calls_total",
+    help: "Scheduler commands run by the hub, by cluster, command and outcome",
+    labelNames: ["cluster", "command", "outcome"],
+    registers: [registry],
+  });
+  const schedulerLatency = new Histogram({
+    name: "slipway_scheduler_call_seconds",
+    help: "How long scheduler commands took",
+    labelNames: ["cluster", "command"],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const queueWaits = new Histogram({
+    name: "slipway_scheduler_queue_wait_seconds",
+    help: "How long servers' jobs waited in the queue before they ran",
+    labelNames: ["cluster"],
+    buckets: [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600],
+    registers: [registry],
+  });
+  const batchers: JobStatusBatcher[] = [];
+  const callbackKey = await loadOrCreateKey(join(dataDir, "callback.key"));
+  const helperEnv: Record<string, string> = {};
+  if (process.env["PATH"] !== undefined) helperEnv["PATH"] = process.env["PATH"];
+  if (process.env["LANG"] !== undefined) helperEnv["LANG"] = process.env["LANG"];
   for (const [name, target] of Object.entries(config.servers.targets)) {
     if (target.type === "local") {
+      targetConfigs.push({
+        name,
+        type: "local",
+        displayName: target.displayName,
+        description: target.description,
+      });
       launchers.set(
         name,
         new LocalLauncher({
@@ -311,17 +358,76 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
           stopTimeoutMs: config.servers.stopTimeout * 1000,
         }),
       );
+      continue;
     }
-  }
-  const spawnOptions = new SpawnOptions(
-    Object.entries(config.servers.targets).map(([name, t]) => ({
+    const cluster = target.cluster;
+    const metrics: SchedulerMetrics = {
+      call: (cmd, outcome, seconds) => {
+        schedulerCalls.inc({ cluster, command: cmd, outcome });
+        schedulerLatency.observe({ cluster, command: cmd }, seconds);
+      },
+      queueWait: (seconds) => queueWaits.observe({ cluster }, seconds),
+    };
+    const client = new SlurmClient({
+      runner: options.schedulerRunner ?? runner,
+      commands: target.commands,
+      timeoutMs: target.commandTimeout * 1000,
+      metrics,
+      env: helperEnv,
+    });
+    const intervalMs = target.pollInterval * 1000;
+    const batcher = new JobStatusBatcher(client, clock, {
+      // A little under the interval, so the monitor's jittered tick always finds a query allowed.
+      minIntervalMs: intervalMs * 0.8,
+      gatherMs: 50,
+    });
+    batchers.push(batcher);
+    const access = new SlurmPartitionAccess(client, {
+      partitions: target.partitions,
+      maxCpus: target.maxCpus,
+      maxMemoryMb: target.maxMemoryMb,
+      maxRuntimeMinutes: target.maxRuntimeMinutes,
+      defaultRuntimeMinutes: target.defaults.runtimeMinutes,
+      ttlMs: target.partitionCacheTtl * 1000,
+      now: () => clock.now().getTime(),
+    });
+    targetConfigs.push({
       name,
-      type: t.type,
-      displayName: t.displayName,
-      description: t.description,
-    })),
-    config.servers.defaultTarget,
-  );
+      type: "slurm",
+      displayName: target.displayName,
+      description: target.description,
+      defaults: target.defaults,
+      localFallback: target.localFallback,
+      partitions: access,
+    });
+    const callbackUrl = target.callbackUrl;
+    launchers.set(
+      name,
+      new SlurmLauncher({
+        cluster,
+        client,
+        batcher,
+        helper: new SlurmHelperClient({
+          runner,
+          helperArgv: [...helperArgv],
+          runAs: config.servers.runAs,
+          env: helperEnv,
+        }),
+        hubId,
+        command: [...(target.command ?? command)],
+        workDir: config.servers.workDir,
+        python: target.python,
+        agent: target.agent ?? defaultJobAgent(),
+        callbackUrl: () => callbackUrl ?? origin.value,
+        callbackKey,
+        queueLimit: (partition) => target.partitions[partition]?.queueLimit ?? 3600,
+        localFallback: target.localFallback,
+        metrics,
+        clock,
+      }),
+    );
+  }
+  const spawnOptions = new SpawnOptions(targetConfigs, config.servers.defaultTarget);
   const servers = new ServersService({
     store,
     launchers,
@@ -441,6 +547,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     async close() {
       clearInterval(activityTimer);
       await servers.close();
+      for (const batcher of batchers) batcher.close();
       await flushActivity().catch(() => undefined);
       frontDoor?.closeAll();
       await app.close();

@@ -29,7 +29,17 @@ export async function startChp(
   const proc = supervisor.start(
     flavour,
     process.execPath,
-    [bin, "--ip", "127.0.0.1", "--port", String(port), "--api-ip", "127.0.0.1", "--api-port", String(apiPort)],
+    [
+      bin,
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--api-ip",
+      "127.0.0.1",
+      "--api-port",
+      String(apiPort),
+    ],
     { env, capture: true },
   );
   const apiUrl = `http://127.0.0.1:${apiPort}/api/routes`;

@@ -57,7 +57,8 @@ export async function waitFor200(
     const status = await statusOf(url, options.headers ?? {}, Math.min(2000, options.timeoutMs));
     const now = performance.now();
     if (status === 200) return now;
-    if (now > deadline) throw new Error(`${url} did not answer 200 within ${options.timeoutMs} ms (last ${status})`);
+    if (now > deadline)
+      throw new Error(`${url} did not answer 200 within ${options.timeoutMs} ms (last ${status})`);
     await sleep(options.intervalMs);
   }
 }

@@ -16,7 +16,13 @@ export interface Hub {
   addUsers(names: readonly string[]): Promise<void>;
 }
 
-export function api(hub: Hub, method: string, path: string, body?: unknown, accept?: string): Promise<HttpAnswer> {
+export function api(
+  hub: Hub,
+  method: string,
+  path: string,
+  body?: unknown,
+  accept?: string,
+): Promise<HttpAnswer> {
   return http(hub.url + path, {
     method,
     headers: { authorization: `token ${hub.token}`, ...(accept ? { accept } : {}) },
@@ -29,7 +35,8 @@ export function api(hub: Hub, method: string, path: string, body?: unknown, acce
 export async function addUsersThroughApi(hub: Hub, names: readonly string[], batch: number): Promise<void> {
   for (let i = 0; i < names.length; i += batch) {
     const res = await api(hub, "POST", "/hub/api/users", { usernames: names.slice(i, i + batch) });
-    if (res.status !== 201) throw new Error(`creating users answered ${res.status}: ${res.text.slice(0, 300)}`);
+    if (res.status !== 201)
+      throw new Error(`creating users answered ${res.status}: ${res.text.slice(0, 300)}`);
   }
 }
 
@@ -46,7 +53,12 @@ export interface SpawnTiming {
  * answer the POST only once the server is up (or after their slow-spawn wait, with 202), so the
  * polling starts when the POST answers and does not load the machine while the server starts.
  */
-export async function spawnAndWait(hub: Hub, user: string, pollMs: number, timeoutMs: number): Promise<SpawnTiming> {
+export async function spawnAndWait(
+  hub: Hub,
+  user: string,
+  pollMs: number,
+  timeoutMs: number,
+): Promise<SpawnTiming> {
   const t0 = performance.now();
   const res = await api(hub, "POST", `/hub/api/users/${user}/server`);
   const posted = performance.now();

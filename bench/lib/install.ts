@@ -54,7 +54,9 @@ export function ensureTools(log: (m: string) => void, skipInstall: boolean): Too
     const missing = DEBIAN_PACKAGES.filter((p) => !installed(p));
     if (missing.length > 0) {
       if (process.getuid?.() !== 0) {
-        notes.push(`not root: cannot install ${missing.join(", ")} (apt-get install -y ${missing.join(" ")})`);
+        notes.push(
+          `not root: cannot install ${missing.join(", ")} (apt-get install -y ${missing.join(" ")})`,
+        );
       } else {
         if (!missing.every(hasCandidate)) run("apt-get", ["update", "-qq"], log);
         const available = missing.filter(hasCandidate);
@@ -70,7 +72,15 @@ export function ensureTools(log: (m: string) => void, skipInstall: boolean): Too
     if (version === undefined || !version.startsWith("5.")) {
       const ok = run(
         "npm",
-        ["install", "--prefix", DEPS, "--no-audit", "--no-fund", "--ignore-scripts", "configurable-http-proxy@5"],
+        [
+          "install",
+          "--prefix",
+          DEPS,
+          "--no-audit",
+          "--no-fund",
+          "--ignore-scripts",
+          "configurable-http-proxy@5",
+        ],
         log,
       );
       if (!ok) notes.push("npm install configurable-http-proxy@5 failed");

@@ -135,7 +135,9 @@ export async function startJupyterHub(supervisor: Supervisor, options: JupyterHu
   const readyAt = await Promise.race([
     waitFor200(`${url}/hub/health`, { timeoutMs: options.readyTimeoutMs ?? 60_000, intervalMs: 5 }),
     proc.exited.then((exit) => {
-      throw new Error(`JupyterHub exited (${exit.code ?? exit.signal}) before it was ready; see ${proc.logFile}`);
+      throw new Error(
+        `JupyterHub exited (${exit.code ?? exit.signal}) before it was ready; see ${proc.logFile}`,
+      );
     }),
   ]);
   return new JupyterHub(proc, url, options.token, options.dir, readyAt, startedAt);

@@ -7,10 +7,16 @@ import { CHP4_BIN, DEBIAN_NODE_PATH, REPO, SYSTEM_PYTHON } from "./paths.js";
 
 function out(command: string, args: readonly string[], env?: NodeJS.ProcessEnv): string {
   try {
-    return execFileSync(command, args, { encoding: "utf8", env: env ?? process.env, stdio: ["ignore", "pipe", "pipe"] })
-      .trim()
-      .split("\n")[0]
-      ?.trim() ?? "";
+    return (
+      execFileSync(command, args, {
+        encoding: "utf8",
+        env: env ?? process.env,
+        stdio: ["ignore", "pipe", "pipe"],
+      })
+        .trim()
+        .split("\n")[0]
+        ?.trim() ?? ""
+    );
   } catch (err) {
     const stderr = err instanceof Error && "stderr" in err ? String(err.stderr).trim() : "";
     return stderr.split("\n")[0] ?? "";
@@ -50,7 +56,8 @@ const pkg = z.object({ version: z.string() });
 export function versions(): Record<string, string> {
   const slipway = pkg.parse(JSON.parse(readFileSync(`${REPO}/package.json`, "utf8"))).version;
   const commit = out("git", ["-C", REPO, "rev-parse", "--short", "HEAD"]);
-  const dirty = out("git", ["-C", REPO, "status", "--porcelain", "--untracked-files=no"]) !== "" ? "+changes" : "";
+  const dirty =
+    out("git", ["-C", REPO, "status", "--porcelain", "--untracked-files=no"]) !== "" ? "+changes" : "";
   return {
     slipway: `${slipway} (${commit}${dirty})`,
     node: process.version,

@@ -1,12 +1,19 @@
 import type { MachineInfo } from "./machine.js";
 import type { BenchOptions } from "./options.js";
-import { detailTable, markdownTable, tableCells, targetsTable, type Row, type TargetCheck } from "./report.js";
+import {
+  detailTable,
+  markdownTable,
+  tableCells,
+  targetsTable,
+  type Row,
+  type TargetCheck,
+} from "./report.js";
 
 export interface BenchResult {
   readonly startedAt: string;
   readonly seconds: number;
   readonly options: BenchOptions;
-  readonly machine: MachineInfo;
+  readonly machine: MachineInfo & { readonly loadAverageAtEnd: string };
   readonly versions: Record<string, string>;
   readonly rows: readonly Row[];
   readonly targets: readonly TargetCheck[];
@@ -20,7 +27,8 @@ export function markdownReport(r: BenchResult): string {
     `# Slipway benchmark, ${r.startedAt}${o.quick ? " (quick)" : ""}`,
     "",
     `Machine: ${r.machine.cpuModel}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, Linux ${r.machine.kernel}, ` +
-      `Debian ${r.machine.debian}; load average at the end ${r.machine.loadAverage}.`,
+      `Debian ${r.machine.debian}; load average (1, 5, 15 min) ${r.machine.loadAverage.split(" ").slice(0, 3).join(" ")} ` +
+      `at the start, ${r.machine.loadAverageAtEnd.split(" ").slice(0, 3).join(" ")} at the end.`,
     "",
     `Settings: ${o.runs} measured run(s) per figure, ${o.durationSeconds} s per load run, ${o.warmupSeconds} s ` +
       `warm-up; ${o.concurrentSpawns} spawns at once; groups ${o.only.join(", ")}; ${r.seconds} s in all. ` +
@@ -50,7 +58,8 @@ export function markdownReport(r: BenchResult): string {
   if (r.notes.length > 0 || rowNotes.length > 0) {
     lines.push("## Notes", "");
     for (const n of r.notes) lines.push(`- ${n}`);
-    for (const row of rowNotes) lines.push(`- ${row.group} / ${row.test} / ${row.subject}: ${row.note ?? ""}`);
+    for (const row of rowNotes)
+      lines.push(`- ${row.group} / ${row.test} / ${row.subject}: ${row.note ?? ""}`);
     lines.push("");
   }
   if (r.failures.length > 0) {

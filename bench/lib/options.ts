@@ -50,7 +50,8 @@ function groupsOf(value: string): GroupName[] {
 
 function positive(name: string, value: string | undefined): number {
   const n = Number(value);
-  if (value === undefined || !Number.isFinite(n) || n <= 0) throw new Error(`${name} needs a positive number`);
+  if (value === undefined || !Number.isFinite(n) || n <= 0)
+    throw new Error(`${name} needs a positive number`);
   return n;
 }
 
@@ -65,7 +66,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
   let keepTemp = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? "";
-    const [flag, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg];
+    const [flag, inline] = arg.includes("=")
+      ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
+      : [arg];
     const value = () => inline ?? argv[++i];
     switch (flag) {
       case "--quick":

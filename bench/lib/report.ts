@@ -50,7 +50,9 @@ export function ratioText(row: Row, rows: readonly Row[]): string {
   const parts: string[] = [];
   for (const other of rows) {
     if (other.group !== row.group || other.test !== row.test || other.subject === row.subject) continue;
-    const bits = [`${fmt(ratio(row.primary.summary.median, other.primary.summary.median), 2)}× ${row.primary.name}`];
+    const bits = [
+      `${fmt(ratio(row.primary.summary.median, other.primary.summary.median), 2)}× ${row.primary.name}`,
+    ];
     const p99 = row.figures["p99"]?.summary.median;
     const otherP99 = other.figures["p99"]?.summary.median;
     if (p99 !== undefined && otherP99 !== undefined) bits.push(`${fmt(ratio(p99, otherP99), 2)}× p99`);
@@ -59,12 +61,26 @@ export function ratioText(row: Row, rows: readonly Row[]): string {
   return parts.join("; ");
 }
 
-const COLUMNS = ["group", "test", "subject", "figure", "median", "min–max", "p50 ms", "p99 ms", "CPU", "ratios"];
+const COLUMNS = [
+  "group",
+  "test",
+  "subject",
+  "figure",
+  "median",
+  "min–max",
+  "p50 ms",
+  "p99 ms",
+  "CPU",
+  "ratios",
+];
 
 function cpuText(row: Row): string {
   const parts: string[] = [];
   for (const [name, figure] of Object.entries(row.figures)) {
-    if (name.startsWith("CPU ")) parts.push(`${name.slice(4)} ${fmt(figure.summary.median, 0)}`);
+    if (name.startsWith("CPU ")) {
+      const m = figure.summary.median;
+      parts.push(`${name.slice(4)} ${fmt(m, Math.abs(m) >= 100 ? 0 : undefined)}`);
+    }
   }
   const unit = Object.entries(row.figures).find(([name]) => name.startsWith("CPU "))?.[1].unit;
   return parts.length > 0 ? `${parts.join(", ")} ${unit ?? ""}`.trim() : "";
@@ -94,7 +110,11 @@ export function textTable(rows: readonly Row[]): string {
       .map((c, i) => c.padEnd(widths[i] ?? 0))
       .join("  ")
       .trimEnd();
-  return [line(cells[0] ?? []), widths.map((w) => "-".repeat(w)).join("  "), ...cells.slice(1).map(line)].join("\n");
+  return [
+    line(cells[0] ?? []),
+    widths.map((w) => "-".repeat(w)).join("  "),
+    ...cells.slice(1).map(line),
+  ].join("\n");
 }
 
 export function markdownTable(header: readonly string[], body: readonly (readonly string[])[]): string {
@@ -129,7 +149,11 @@ export function detailTable(rows: readonly Row[]): string {
 export function targetsTable(checks: readonly TargetCheck[]): string {
   return markdownTable(
     ["target", "measured", "met"],
-    checks.map((c) => [c.target, c.measured, c.met === undefined ? "not measured" : c.met ? "yes" : "**no**"]),
+    checks.map((c) => [
+      c.target,
+      c.measured,
+      c.met === undefined ? "not measured" : c.met ? "yes" : "**no**",
+    ]),
   );
 }
 

@@ -8,12 +8,25 @@ import { SLIPWAY_CLI } from "./paths.js";
 import type { ManagedProcess, Supervisor } from "./supervisor.js";
 
 /** Runs a `slipway` CLI command (from dist) on `dataDir` and returns what it printed. */
-export async function slipwayCli(supervisor: Supervisor, dataDir: string, args: readonly string[]): Promise<string> {
-  return supervisor.run("slipway-cli", process.execPath, [SLIPWAY_CLI, ...args, "--data-dir", dataDir], 60_000);
+export async function slipwayCli(
+  supervisor: Supervisor,
+  dataDir: string,
+  args: readonly string[],
+): Promise<string> {
+  return supervisor.run(
+    "slipway-cli",
+    process.execPath,
+    [SLIPWAY_CLI, ...args, "--data-dir", dataDir],
+    60_000,
+  );
 }
 
 /** Creates the admin `name` in `dataDir` with the CLI and returns an API token for it. */
-export async function createSlipwayAdmin(supervisor: Supervisor, dataDir: string, name: string): Promise<string> {
+export async function createSlipwayAdmin(
+  supervisor: Supervisor,
+  dataDir: string,
+  name: string,
+): Promise<string> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   await slipwayCli(supervisor, dataDir, ["user", "add", name, "--admin"]);
   const token = (await slipwayCli(supervisor, dataDir, ["token", "create", name, "--note", "bench"])).trim();
@@ -62,14 +75,25 @@ export async function startSlipway(supervisor: Supervisor, options: SlipwayStart
   const proc = supervisor.start(
     options.name,
     process.execPath,
-    [SLIPWAY_CLI, "serve", "--config", configFile, "--data-dir", options.dataDir, "--port", String(options.port)],
+    [
+      SLIPWAY_CLI,
+      "serve",
+      "--config",
+      configFile,
+      "--data-dir",
+      options.dataDir,
+      "--port",
+      String(options.port),
+    ],
     { capture: true },
   );
   const url = `http://127.0.0.1:${options.port}`;
   const readyAt = await Promise.race([
     waitFor200(`${url}/hub/health`, { timeoutMs: options.readyTimeoutMs ?? 30_000, intervalMs: 5 }),
     proc.exited.then((exit) => {
-      throw new Error(`the hub exited (${exit.code ?? exit.signal}) before it was ready; see ${proc.logFile}`);
+      throw new Error(
+        `the hub exited (${exit.code ?? exit.signal}) before it was ready; see ${proc.logFile}`,
+      );
     }),
   ]);
   return new SlipwayHub(proc, url, options.token, options.dataDir, readyAt, startedAt);

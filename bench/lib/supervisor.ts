@@ -61,8 +61,10 @@ export class ManagedProcess {
     for (;;) {
       const match = pattern.exec(this.output);
       if (match) return match;
-      if (!this.running) throw new Error(`${this.name} exited before printing ${pattern}; see ${this.logFile}`);
-      if (Date.now() > deadline) throw new Error(`${this.name} did not print ${pattern} within ${timeoutMs} ms`);
+      if (!this.running)
+        throw new Error(`${this.name} exited before printing ${pattern}; see ${this.logFile}`);
+      if (Date.now() > deadline)
+        throw new Error(`${this.name} did not print ${pattern} within ${timeoutMs} ms`);
       await sleep(10);
     }
   }

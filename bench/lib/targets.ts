@@ -4,7 +4,9 @@ type Pick = (group: string, test: string, subject: string) => Row | undefined;
 
 function finder(rows: readonly Row[]): Pick {
   return (group, test, subject) =>
-    rows.find((r) => r.group === group && r.test === test && r.subject === subject && r.primary.summary.n > 0);
+    rows.find(
+      (r) => r.group === group && r.test === test && r.subject === subject && r.primary.summary.n > 0,
+    );
 }
 
 const median = (row: Row | undefined, figure?: string): number | undefined => {
@@ -26,7 +28,12 @@ function ratioCheck(
     return { id, target, measured: "not measured", met: undefined };
   }
   const r = value / anchor;
-  return { id, target, measured: label(value, anchor, r), met: direction === "atLeast" ? r >= limit : r <= limit };
+  return {
+    id,
+    target,
+    measured: label(value, anchor, r),
+    met: direction === "atLeast" ? r >= limit : r <= limit,
+  };
 }
 
 function absoluteCheck(
@@ -105,7 +112,12 @@ export function evaluateTargets(rows: readonly Row[]): TargetCheck[] {
   const jhSpawn = median(find("spawn", "1 user", "jupyterhub"));
   checks.push(
     spawn === undefined || bare === undefined
-      ? { id: "spawn-1", target: "Local spawn to ready ≤ bare server start + 0.15 s", measured: "not measured", met: undefined }
+      ? {
+          id: "spawn-1",
+          target: "Local spawn to ready ≤ bare server start + 0.15 s",
+          measured: "not measured",
+          met: undefined,
+        }
       : {
           id: "spawn-1",
           target: "Local spawn to ready ≤ bare server start + 0.15 s",
@@ -182,7 +194,12 @@ export function evaluateTargets(rows: readonly Row[]): TargetCheck[] {
   const settled = median(find("memory", "after the load, settled", SLIPWAY));
   checks.push(
     loaded === undefined || settled === undefined
-      ? { id: "memory-back", target: "Memory back within 10% of idle after the load", measured: "not measured", met: undefined }
+      ? {
+          id: "memory-back",
+          target: "Memory back within 10% of idle after the load",
+          measured: "not measured",
+          met: undefined,
+        }
       : {
           id: "memory-back",
           target: "Memory back within 10% of idle after the load",

@@ -14,7 +14,10 @@ export const wsLoadOptionsSchema = z.strictObject({
   url: z.string().url(),
   headers: z.record(z.string(), z.string()),
   connections: z.int().min(1).max(1000),
-  payloadBytes: z.int().min(1).max(16 * 1024 * 1024),
+  payloadBytes: z
+    .int()
+    .min(1)
+    .max(16 * 1024 * 1024),
   warmupMs: z.int().min(0).max(60_000),
   durationMs: z.int().min(100).max(600_000),
   mode: z.enum(["echo", "kernel-info"]),
@@ -104,7 +107,10 @@ function readKernelMessage(data: WebSocket.RawData): KernelMessage {
       ? parent.msg_id
       : undefined;
   const type =
-    typeof header === "object" && header !== null && "msg_type" in header && typeof header.msg_type === "string"
+    typeof header === "object" &&
+    header !== null &&
+    "msg_type" in header &&
+    typeof header.msg_type === "string"
       ? header.msg_type
       : undefined;
   return { parentId, type };
@@ -157,7 +163,10 @@ function kernelInfoLoop(ws: WebSocket, counters: Counters): void {
 }
 
 /** Runs the load in this process: connect, warm up, measure for `durationMs`, close. */
-export async function runWsLoad(options: WsLoadOptions, onMeasuring?: (on: boolean) => void): Promise<WsLoadResult> {
+export async function runWsLoad(
+  options: WsLoadOptions,
+  onMeasuring?: (on: boolean) => void,
+): Promise<WsLoadResult> {
   const sockets = await Promise.all(Array.from({ length: options.connections }, () => open(options)));
   const counters: Counters = {
     measuring: false,

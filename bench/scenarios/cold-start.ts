@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort } from "../lib/free-port.js";
 import type { Hub } from "../lib/hub.js";
-import { jupyterHubToken, startJupyterHub } from "../lib/jupyterhub.js";
+import { startJupyterHub } from "../lib/jupyterhub.js";
 import { clockTicksPerSecond, processTree, readStat, treeRssMiB } from "../lib/proc.js";
 import { figureOf, fmt } from "../lib/report.js";
 import { createSlipwayAdmin, startSlipway } from "../lib/slipway-hub.js";
@@ -27,7 +27,12 @@ function treeCpuSeconds(pid: number): number {
 
 type Starter = (dir: string) => Promise<Hub & { readonly readyAt: number; readonly startedAt: number }>;
 
-async function once(ctx: BenchContext, start: Starter, dir: string, series: Series | undefined): Promise<void> {
+async function once(
+  ctx: BenchContext,
+  start: Starter,
+  dir: string,
+  series: Series | undefined,
+): Promise<void> {
   const hub = await start(dir);
   const ready = (hub.readyAt - hub.startedAt) / 1000;
   const cpu = treeCpuSeconds(hub.process.pid);
@@ -60,7 +65,12 @@ export const coldStart: Scenario = {
       start: slipwayStart,
       async prepare(dir) {
         const token = await createSlipwayAdmin(ctx.supervisor, dir, "bench");
-        const hub = await startSlipway(ctx.supervisor, { name: "slipway", dataDir: dir, port: await freePort(), token });
+        const hub = await startSlipway(ctx.supervisor, {
+          name: "slipway",
+          dataDir: dir,
+          port: await freePort(),
+          token,
+        });
         await hub.addUsers(Array.from({ length: 199 }, (_, i) => `u${String(i).padStart(5, "0")}`));
         await hub.process.stop(15_000);
       },
@@ -114,7 +124,7 @@ export const coldStart: Scenario = {
           primary: { name: "ready", higherIsBetter: false, ...figureOf(series.ready, "s") },
           figures: {
             stop: figureOf(series.stop, "s"),
-            "CPU to ready": figureOf(series.cpu, "s"),
+            "hub CPU to ready": figureOf(series.cpu, "s"),
             "RSS 1 s after ready": figureOf(series.rss, "MiB"),
           },
         });

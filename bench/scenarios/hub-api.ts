@@ -48,7 +48,9 @@ export const hubApi: Scenario = {
     const hubs: Hub[] = [];
     const dataDir = join(ctx.tmp, "slipway");
     const token = await createSlipwayAdmin(ctx.supervisor, dataDir, "bench");
-    hubs.push(await startSlipway(ctx.supervisor, { name: "slipway", dataDir, port: await freePort(), token }));
+    hubs.push(
+      await startSlipway(ctx.supervisor, { name: "slipway", dataDir, port: await freePort(), token }),
+    );
     if (ctx.tools.jupyterhub) {
       hubs.push(
         await startJupyterHub(ctx.supervisor, {
@@ -69,7 +71,13 @@ export const hubApi: Scenario = {
     const tests: ListTest[] = [];
     for (const users of [20, 200]) {
       for (const c of concurrency) {
-        tests.push({ name: `${users} users c${c}`, users, path: "/hub/api/users?limit=200", connections: c, paginated: false });
+        tests.push({
+          name: `${users} users c${c}`,
+          users,
+          path: "/hub/api/users?limit=200",
+          connections: c,
+          paginated: false,
+        });
       }
     }
     for (const c of concurrency) {
@@ -102,7 +110,12 @@ export const hubApi: Scenario = {
         if (res.status !== 200) throw new Error(`${hub.kind} ${test.path} answered ${res.status}`);
         bytes.set(hub.kind, Buffer.byteLength(res.text));
         // Warm-up (JupyterHub's first requests after a bulk insert load the users).
-        await runWrk(ctx.supervisor, { url: hub.url + test.path, connections: test.connections, durationSeconds: 1, headers: headersOf(hub, test) });
+        await runWrk(ctx.supervisor, {
+          url: hub.url + test.path,
+          connections: test.connections,
+          durationSeconds: 1,
+          headers: headersOf(hub, test),
+        });
       }
       for (let run = 0; run < runs; run++) {
         for (const hub of run % 2 === 0 ? hubs : [...hubs].reverse()) {
@@ -117,28 +130,48 @@ export const hubApi: Scenario = {
             durationSeconds,
             headers: headersOf(hub, test),
           });
-          if (r.non2xx > 0 || r.socketErrors > 0) throw new Error(`${hub.kind} ${test.name}: ${r.non2xx} non-2xx, ${r.socketErrors} socket errors`);
+          if (r.non2xx > 0 || r.socketErrors > 0)
+            throw new Error(`${hub.kind} ${test.name}: ${r.non2xx} non-2xx, ${r.socketErrors} socket errors`);
           const cpu = window.close();
           const perReq: Record<string, number> = {};
-          for (const [role, seconds] of Object.entries(cpu)) perReq[role] = (seconds * 1e6) / Math.max(1, r.requests);
+          for (const [role, seconds] of Object.entries(cpu))
+            perReq[role] = (seconds * 1e6) / Math.max(1, r.requests);
           samples.get(hub.kind)?.push({ rate: r.requestsPerSecond, p50: r.p50Ms, p99: r.p99Ms, cpu: perReq });
-          ctx.log(`${test.name} run ${run + 1}/${runs} ${hub.kind}: ${fmt(r.requestsPerSecond)} req/s p50 ${fmt(r.p50Ms)} ms`);
+          ctx.log(
+            `${test.name} run ${run + 1}/${runs} ${hub.kind}: ${fmt(r.requestsPerSecond)} req/s p50 ${fmt(r.p50Ms)} ms`,
+          );
         }
       }
       for (const hub of hubs) {
         const list = samples.get(hub.kind) ?? [];
         const figures: Record<string, Figure> = {
-          p50: figureOf(list.map((s) => s.p50), "ms"),
-          p99: figureOf(list.map((s) => s.p99), "ms"),
+          p50: figureOf(
+            list.map((s) => s.p50),
+            "ms",
+          ),
+          p99: figureOf(
+            list.map((s) => s.p99),
+            "ms",
+          ),
         };
         for (const role of Object.keys(list[0]?.cpu ?? {})) {
-          figures[`CPU ${role}`] = figureOf(list.map((s) => s.cpu[role] ?? Number.NaN), "µs/req");
+          figures[`CPU ${role}`] = figureOf(
+            list.map((s) => s.cpu[role] ?? Number.NaN),
+            "µs/req",
+          );
         }
         ctx.addRow({
           group: "hub-api",
           test: test.name,
           subject: hub.kind,
-          primary: { name: "req/s", higherIsBetter: true, ...figureOf(list.map((s) => s.rate), "req/s") },
+          primary: {
+            name: "req/s",
+            higherIsBetter: true,
+            ...figureOf(
+              list.map((s) => s.rate),
+              "req/s",
+            ),
+          },
           figures,
           note: `${bytes.get(hub.kind) ?? 0} bytes per response (${test.path}${test.paginated ? ", paginated" : ""})`,
         });
@@ -147,7 +180,8 @@ export const hubApi: Scenario = {
     for (const hub of hubs) {
       const r = rss.get(hub.kind) ?? {};
       const figures: Record<string, Figure> = {};
-      for (const [point, mib] of Object.entries(r)) if (point !== "idle") figures[`RSS ${point}`] = figureOf([mib], "MiB");
+      for (const [point, mib] of Object.entries(r))
+        if (point !== "idle") figures[`RSS ${point}`] = figureOf([mib], "MiB");
       ctx.addRow({
         group: "hub-api",
         test: "hub RSS (idle, then with users)",

@@ -36,7 +36,12 @@ async function insertRunningServers(dataDir: string, count: number, backend: { p
     for (const name of names(count)) {
       const user = await store.users.getByName(name);
       if (!user) throw new Error(`no user ${name}`);
-      const server = await store.servers.create({ userId: user.id, name: "", displayName: "", target: "local" });
+      const server = await store.servers.create({
+        userId: user.id,
+        name: "",
+        displayName: "",
+        target: "local",
+      });
       const running = await store.servers.transition(
         server.id,
         ["stopped"],
@@ -81,7 +86,13 @@ export const memory: Scenario = {
     const points: [string, number, string?][] = [];
     const rss = (hub: SlipwayHub) => treeRssMiB(hub.process.pid);
 
-    let hub = await startSlipway(ctx.supervisor, { name: "slipway", dataDir, port: await freePort(), token, config });
+    let hub = await startSlipway(ctx.supervisor, {
+      name: "slipway",
+      dataDir,
+      port: await freePort(),
+      token,
+      config,
+    });
     await sleep(2000);
     points.push(["idle, fresh", rss(hub)]);
     await hub.addUsers(names(manyUsers - 1));
@@ -96,7 +107,13 @@ export const memory: Scenario = {
     });
     await backend.waitForOutput(/listening on \d+/, 20_000);
     await insertRunningServers(dataDir, routes, { pid: backend.pid, port: backendPort });
-    hub = await startSlipway(ctx.supervisor, { name: "slipway", dataDir, port: await freePort(), token, config });
+    hub = await startSlipway(ctx.supervisor, {
+      name: "slipway",
+      dataDir,
+      port: await freePort(),
+      token,
+      config,
+    });
     const auth = { authorization: `token ${hub.token}` };
     let ok = 0;
     for (const name of names(routes)) if ((await statusOf(`${hub.url}/user/${name}/`, auth)) === 200) ok += 1;
@@ -110,8 +127,26 @@ export const memory: Scenario = {
 
     const seconds = durationSeconds * 2;
     const loads: [string, () => Promise<unknown>][] = [
-      ["small GET c50", () => runWrk(ctx.supervisor, { url: `${hub.url}/user/u00000/`, connections: 50, durationSeconds: seconds, headers: auth })],
-      ["1 MiB GET c50", () => runWrk(ctx.supervisor, { url: `${hub.url}/user/u00001/big`, connections: 50, durationSeconds: seconds, headers: auth })],
+      [
+        "small GET c50",
+        () =>
+          runWrk(ctx.supervisor, {
+            url: `${hub.url}/user/u00000/`,
+            connections: 50,
+            durationSeconds: seconds,
+            headers: auth,
+          }),
+      ],
+      [
+        "1 MiB GET c50",
+        () =>
+          runWrk(ctx.supervisor, {
+            url: `${hub.url}/user/u00001/big`,
+            connections: 50,
+            durationSeconds: seconds,
+            headers: auth,
+          }),
+      ],
       [
         "ws echo 64 KiB c50",
         () =>
@@ -133,7 +168,13 @@ export const memory: Scenario = {
         "user list pages",
         async () => {
           for (let offset = 0; offset < manyUsers; offset += 200) {
-            const res = await api(hub, "GET", `/hub/api/users?offset=${offset}&limit=200`, undefined, "application/jupyterhub-pagination+json");
+            const res = await api(
+              hub,
+              "GET",
+              `/hub/api/users?offset=${offset}&limit=200`,
+              undefined,
+              "application/jupyterhub-pagination+json",
+            );
             if (res.status !== 200) throw new Error(`user page answered ${res.status}`);
           }
         },

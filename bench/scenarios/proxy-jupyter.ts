@@ -29,7 +29,9 @@ export const proxyJupyter: Scenario = {
     writeFileSync(join(root, "big.bin"), Buffer.alloc(1024 * 1024, 0x63));
     const setup = await setUpProxies(ctx, [JUPYTER, "server"], root);
     try {
-      const config = serverConfig.parse(JSON.parse(readFileSync(join(setup.serverDir, "jupyter_config.json"), "utf8")));
+      const config = serverConfig.parse(
+        JSON.parse(readFileSync(join(setup.serverDir, "jupyter_config.json"), "utf8")),
+      );
       const serverAuth = { authorization: `token ${config.ServerApp.token}` };
       const hubAuth = { authorization: `token ${setup.hub.token}` };
       const direct = `http://127.0.0.1:${setup.serverPort}`;
@@ -38,7 +40,8 @@ export const proxyJupyter: Scenario = {
         headers: serverAuth,
         body: { name: "python3" },
       });
-      if (started.status !== 201) throw new Error(`no kernel: ${started.status} ${started.text.slice(0, 200)}`);
+      if (started.status !== 201)
+        throw new Error(`no kernel: ${started.status} ${started.text.slice(0, 200)}`);
       const kernel = kernelModel.parse(json(started));
       const tests: ProxyTest[] = [
         { kind: "http", name: "status GET c1", path: `${base}/api/status`, connections: 1 },

@@ -166,7 +166,14 @@ export async function measureProxies(
         group,
         test: test.name,
         subject: subject.name,
-        primary: { name: unit, higherIsBetter: true, ...figureOf(list.map((s) => s.rate), unit) },
+        primary: {
+          name: unit,
+          higherIsBetter: true,
+          ...figureOf(
+            list.map((s) => s.rate),
+            unit,
+          ),
+        },
         figures,
       });
     }

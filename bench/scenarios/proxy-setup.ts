@@ -30,7 +30,13 @@ export async function setUpProxies(
   const dataDir = join(ctx.tmp, "slipway");
   const token = await createSlipwayAdmin(ctx.supervisor, dataDir, BENCH_USER);
   const config: ConfigInput = { servers: { command: [...command], workDir } };
-  const hub = await startSlipway(ctx.supervisor, { name: "slipway", dataDir, port: await freePort(), token, config });
+  const hub = await startSlipway(ctx.supervisor, {
+    name: "slipway",
+    dataDir,
+    port: await freePort(),
+    token,
+    config,
+  });
   const started = await api(hub, "POST", `/hub/api/users/${BENCH_USER}/server`);
   if (started.status !== 201) throw new Error(`the server did not start: ${started.status} ${started.text}`);
   const state = (await userModel(hub, BENCH_USER)).servers[""]?.state ?? {};
@@ -59,8 +65,18 @@ export function subjectsOf(
   serverHeaders: Record<string, string>,
 ): ProxySubject[] {
   return [
-    { name: "direct", baseUrl: `http://127.0.0.1:${setup.serverPort}`, headers: serverHeaders, proxyPids: () => [] },
-    { name: "slipway", baseUrl: setup.hub.url, headers: hubHeaders, proxyPids: () => [setup.hub.process.pid] },
+    {
+      name: "direct",
+      baseUrl: `http://127.0.0.1:${setup.serverPort}`,
+      headers: serverHeaders,
+      proxyPids: () => [],
+    },
+    {
+      name: "slipway",
+      baseUrl: setup.hub.url,
+      headers: hubHeaders,
+      proxyPids: () => [setup.hub.process.pid],
+    },
     ...setup.chps.map((chp) => ({
       name: chp.flavour,
       baseUrl: chp.url,

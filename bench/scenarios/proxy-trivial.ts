@@ -12,8 +12,22 @@ export const TRIVIAL_TESTS: readonly ProxyTest[] = [
   { kind: "http", name: "small GET c1", path: `${base}/`, connections: 1 },
   { kind: "http", name: "small GET c50", path: `${base}/`, connections: 50 },
   { kind: "http", name: "1 MiB GET c50", path: `${base}/big`, connections: 50 },
-  { kind: "ws", name: "ws echo 32 B c1", path: `${base}/echo`, connections: 1, payloadBytes: 32, mode: "echo" },
-  { kind: "ws", name: "ws echo 32 B c50", path: `${base}/echo`, connections: 50, payloadBytes: 32, mode: "echo" },
+  {
+    kind: "ws",
+    name: "ws echo 32 B c1",
+    path: `${base}/echo`,
+    connections: 1,
+    payloadBytes: 32,
+    mode: "echo",
+  },
+  {
+    kind: "ws",
+    name: "ws echo 32 B c50",
+    path: `${base}/echo`,
+    connections: 50,
+    payloadBytes: 32,
+    mode: "echo",
+  },
   {
     kind: "ws",
     name: "ws echo 64 KiB c1",
@@ -46,7 +60,9 @@ export const proxyTrivial: Scenario = {
       // The backend ignores credentials; every subject sends the same header so requests are alike.
       const subjects = subjectsOf(setup, auth, auth);
       const before = proxyRss(subjects);
-      await measureProxies(ctx, "proxy-trivial", TRIVIAL_TESTS, subjects, { backend: () => [setup.serverPid] });
+      await measureProxies(ctx, "proxy-trivial", TRIVIAL_TESTS, subjects, {
+        backend: () => [setup.serverPid],
+      });
       const after = proxyRss(subjects);
       for (const [name, mib] of Object.entries(after)) {
         ctx.addRow({

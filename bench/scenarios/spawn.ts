@@ -67,7 +67,9 @@ async function oneUser(ctx: BenchContext, hub: Hub, user: string, series: SpawnS
     series.post.push(timing.postSeconds);
     series.hubCpu.push(cpu);
   }
-  ctx.log(`${hub.kind} 1 user: ready ${fmt(timing.readySeconds, 3)} s (POST ${fmt(timing.postSeconds, 3)} s)`);
+  ctx.log(
+    `${hub.kind} 1 user: ready ${fmt(timing.readySeconds, 3)} s (POST ${fmt(timing.postSeconds, 3)} s)`,
+  );
   await stopAndWait(hub, user, 60_000);
 }
 
@@ -138,7 +140,14 @@ export const spawnLatency: Scenario = {
     const bare: number[] = [];
     const one = new Map<string, SpawnSeries>(hubs.map((h) => [h.kind, { ready: [], post: [], hubCpu: [] }]));
     await bareStart(ctx, ctx.tmp, -1);
-    for (const hub of hubs) await oneUser(ctx, hub, users[0] ?? "s01", one.get(hub.kind) ?? { ready: [], post: [], hubCpu: [] }, false);
+    for (const hub of hubs)
+      await oneUser(
+        ctx,
+        hub,
+        users[0] ?? "s01",
+        one.get(hub.kind) ?? { ready: [], post: [], hubCpu: [] },
+        false,
+      );
     for (let run = 0; run < runs; run++) {
       bare.push(await bareStart(ctx, ctx.tmp, run));
       ctx.log(`bare server: ${fmt(bare.at(-1) ?? Number.NaN, 3)} s`);
@@ -164,11 +173,13 @@ export const spawnLatency: Scenario = {
         test,
         subject: hub.kind,
         primary: { name: "ready", higherIsBetter: false, ...figureOf(s.ready, "s") },
-        figures: { "POST answered": figureOf(s.post, "s"), "CPU hub": figureOf(s.hubCpu, "s/spawn") },
+        figures: { "POST answered": figureOf(s.post, "s"), "hub CPU": figureOf(s.hubCpu, "s/spawn") },
       });
     }
 
-    const many = new Map<string, ManySeries>(hubs.map((h) => [h.kind, { all: [], first: [], median: [], hubCpu: [] }]));
+    const many = new Map<string, ManySeries>(
+      hubs.map((h) => [h.kind, { all: [], first: [], median: [], hubCpu: [] }]),
+    );
     for (let run = 0; run < runs; run++) {
       for (const hub of run % 2 === 0 ? hubs : [...hubs].reverse()) {
         const series = many.get(hub.kind);
@@ -186,7 +197,7 @@ export const spawnLatency: Scenario = {
         figures: {
           "first ready": figureOf(s.first, "s"),
           "median ready": figureOf(s.median, "s"),
-          "CPU hub": figureOf(s.hubCpu, `s/${users.length} spawns`),
+          "hub CPU": figureOf(s.hubCpu, `s/${users.length} spawns`),
         },
       });
     }

@@ -79,7 +79,9 @@ export const localTargetSchema = z.strictObject({
   description: z.string().max(500).default(""),
 });
 
-const absolutePath = z.string().regex(/^\/[A-Za-z0-9_.\/+-]{0,4095}$/, "must be an absolute path without spaces");
+const absolutePath = z
+  .string()
+  .regex(/^\/[A-Za-z0-9_.\/+-]{0,4095}$/, "must be an absolute path without spaces");
 
 export const slurmPartitionSchema = z.strictObject({
   displayName: z.string().min(1).max(80).optional(),
@@ -121,7 +123,11 @@ export const slurmTargetSchema = z.strictObject({
     })
     .prefault({}),
   maxCpus: z.number().int().min(1).max(4096).default(16),
-  maxMemoryMb: z.number().int().min(1).default(64 * 1024),
+  maxMemoryMb: z
+    .number()
+    .int()
+    .min(1)
+    .default(64 * 1024),
   maxRuntimeMinutes: z
     .number()
     .int()
@@ -141,10 +147,14 @@ export const slurmTargetSchema = z.strictObject({
       sinfo: absolutePath.default("/usr/bin/sinfo"),
     })
     .prefault({}),
-  python: absolutePath.default("/usr/bin/python3").describe("Python on the compute nodes that runs the job agent."),
+  python: absolutePath
+    .default("/usr/bin/python3")
+    .describe("Python on the compute nodes that runs the job agent."),
   agent: absolutePath
     .optional()
-    .describe("Path of job/slipway-job.py as the compute nodes see it. Default: the one installed with Slipway."),
+    .describe(
+      "Path of job/slipway-job.py as the compute nodes see it. Default: the one installed with Slipway.",
+    ),
   command: z
     .array(z.string().min(1))
     .min(1)

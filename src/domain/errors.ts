@@ -55,6 +55,10 @@ export const errorCatalogue = {
     status: 502,
     message: "The server did not answer; it may have stopped or be starting.",
   },
+  scheduler_unavailable: {
+    status: 503,
+    message: "The cluster's scheduler does not answer; try again shortly.",
+  },
   store_unavailable: { status: 503, message: "The hub's database is unavailable; try again shortly." },
   launch_failed: { status: 500, message: "The server could not be started." },
   internal: { status: 500, message: "Something went wrong inside the hub." },

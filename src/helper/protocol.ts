@@ -108,9 +108,15 @@ export type LogTailResult = z.infer<typeof logTailResultSchema>;
 export const slurmJobSchema = z.strictObject({
   partition: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
   cpus: z.int().min(1).max(4096),
-  memoryMb: z.int().min(1).max(64 * 1024 * 1024),
+  memoryMb: z
+    .int()
+    .min(1)
+    .max(64 * 1024 * 1024),
   gpus: z.int().min(0).max(64),
-  minutes: z.int().min(1).max(366 * 24 * 60),
+  minutes: z
+    .int()
+    .min(1)
+    .max(366 * 24 * 60),
 });
 
 /** A path that can stand in a script without quoting: absolute, no spaces, no shell syntax. */

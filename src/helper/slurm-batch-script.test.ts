@@ -50,7 +50,10 @@ describe("the batch-script template", () => {
     // Put each value back as its placeholder: what remains must be the template itself.
     let back = script
       .replace("#SBATCH --gres=gpu:1\n", "{{gpuLine}}")
-      .replace(`exec ${values.python} ${values.agent} ${values.jobDir}`, "exec {{python}} {{agent}} {{jobDir}}");
+      .replace(
+        `exec ${values.python} ${values.agent} ${values.jobDir}`,
+        "exec {{python}} {{agent}} {{jobDir}}",
+      );
     const swaps: [string, string][] = [
       [`=${values.jobName}\n`, "={{jobName}}\n"],
       [`:${values.attemptId}\n`, ":{{attemptId}}\n"],
@@ -81,7 +84,10 @@ describe("the batch-script template", () => {
   it("refuses hostile values at the protocol and again at rendering", () => {
     for (const bad of hostile) {
       assert.ok(!slurmJobSchema.safeParse({ ...values.job, partition: bad }).success, JSON.stringify(bad));
-      assert.throws(() => renderBatchScript({ ...values, job: { ...values.job, partition: bad } }), JSON.stringify(bad));
+      assert.throws(
+        () => renderBatchScript({ ...values, job: { ...values.job, partition: bad } }),
+        JSON.stringify(bad),
+      );
       assert.throws(() => renderBatchScript({ ...values, workDir: `/home/${bad}` }), JSON.stringify(bad));
       assert.throws(() => renderBatchScript({ ...values, jobName: bad }), JSON.stringify(bad));
     }
@@ -94,7 +100,10 @@ describe("the batch-script template", () => {
     assert.ok(slurmSubmitRequestSchema.safeParse(request).success);
     for (const key of ["cmd", "prologue", "keepvars", "exec_prefix"]) {
       assert.ok(!slurmSubmitRequestSchema.safeParse({ ...request, [key]: "id" }).success, key);
-      assert.ok(!slurmSubmitRequestSchema.safeParse({ ...request, job: { ...request.job, [key]: "id" } }).success, key);
+      assert.ok(
+        !slurmSubmitRequestSchema.safeParse({ ...request, job: { ...request.job, [key]: "id" } }).success,
+        key,
+      );
     }
     for (const bad of hostile) {
       assert.ok(!slurmSubmitRequestSchema.safeParse({ ...request, python: `/usr/bin/${bad}` }).success, bad);

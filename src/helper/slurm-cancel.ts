@@ -19,13 +19,19 @@ export async function slurmCancel(req: SlurmCancelRequest, ctx: HelperContext): 
     timeoutMs: 30_000,
   });
   if (run.code !== 0) {
-    throw new HelperFailure("failed", run.timedOut ? "scancel did not answer in time" : run.stderr.trim().slice(0, 500));
+    throw new HelperFailure(
+      "failed",
+      run.timedOut ? "scancel did not answer in time" : run.stderr.trim().slice(0, 500),
+    );
   }
   return { cancelled: true };
 }
 
 /** The last lines of the job's output (token redacted), and the agent's exit code if it wrote one. */
-export async function slurmLogTail(req: SlurmLogTailRequest, ctx: HelperContext): Promise<SlurmLogTailResult> {
+export async function slurmLogTail(
+  req: SlurmLogTailRequest,
+  ctx: HelperContext,
+): Promise<SlurmLogTailResult> {
   const dir = new SlurmJobDir(ctx.user.home, req.hub, req.serverId, ctx.user.uid);
   if (!(await dir.exists())) return { text: "" };
   const text = await readLogTail(dir.logPath, req.lines, await dir.readToken());

@@ -72,17 +72,23 @@ export async function slurmSubmit(req: SlurmSubmitRequest, ctx: HelperContext): 
     });
   } catch (err) {
     await dir.removeSecrets();
-    throw new HelperFailure("failed", `Could not run sbatch: ${err instanceof Error ? err.message : String(err)}`);
+    throw new HelperFailure(
+      "failed",
+      `Could not run sbatch: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
   const id = /^(\d+)(?:;\S+)?\s*$/.exec(run.stdout.trim().split("\n").at(-1) ?? "")?.[1];
   if (run.code !== 0 || id === undefined) {
     await dir.removeSecrets();
     const why = run.timedOut
       ? "sbatch did not answer in time"
-      : (run.stderr.trim().split("\n").filter((l) => l.includes("error")).at(-1) ?? run.stderr.trim()).slice(
-          0,
-          500,
-        );
+      : (
+          run.stderr
+            .trim()
+            .split("\n")
+            .filter((l) => l.includes("error"))
+            .at(-1) ?? run.stderr.trim()
+        ).slice(0, 500);
     throw new HelperFailure("failed", why || `sbatch exited with code ${run.code}`);
   }
   return { jobId: id, logPath: dir.logPath, dir: dir.dir };

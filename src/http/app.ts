@@ -10,6 +10,7 @@ import type { HttpContext } from "./context.js";
 import { errorPage } from "./pages/layout.js";
 import { registerAuthPages } from "./pages/auth-pages.js";
 import { registerUserPages } from "./pages/user-pages.js";
+import { registerBatchRoutes } from "./routes/api-batch.js";
 import { registerEventRoutes } from "./routes/api-events.js";
 import { registerHubRoutes } from "./routes/api-hub.js";
 import { registerServerRoutes } from "./routes/api-servers.js";
@@ -178,6 +179,7 @@ export async function buildApp(ctx: HttpContext, options: AppOptions): Promise<F
   registerServerRoutes(app, ctx);
   registerTokenRoutes(app, ctx);
   registerEventRoutes(app, ctx);
+  registerBatchRoutes(app, ctx);
   registerAuthPages(app, ctx, () => newToken(32));
   registerUserPages(app, ctx);
   return app;

@@ -17,11 +17,24 @@ export interface LaunchSpec {
 
 export type LaunchProgress = (message: string, progress: number) => void;
 
+/** Where a batch launch is: waiting in the scheduler's queue, or running and coming up. */
+export type LaunchPhase = "queued" | "starting";
+
 export interface LaunchContext {
-  /** Persists launcher state (pid, job id) as soon as it is known, before waiting further. */
+  /**
+   * Persists launcher state (pid, job id) as soon as it is known, before waiting further. From
+   * `submitting` it moves the server to `starting`; a queued server stays queued.
+   */
   persist(state: JsonObject): Promise<void>;
   progress: LaunchProgress;
   readonly signal: AbortSignal;
+  /**
+   * Batch launchers: the server waits in the queue (`queued`, with the reason in words; the
+   * start timeout does not run) or its job runs (`starting`; the start timeout starts now).
+   */
+  phase?(phase: LaunchPhase, detail: string): Promise<void>;
+  /** Batch launchers: resolves with the port the job's agent reported through the callback. */
+  reportedPort?(): Promise<number>;
 }
 
 export interface LaunchResult {
@@ -33,8 +46,11 @@ export type PollResult =
   | { readonly status: "running"; readonly target?: ServerTarget }
   /** Still on its way up (queued or starting). */
   | { readonly status: "pending"; readonly detail?: string; readonly state?: JsonObject }
-  /** Positively gone: only this status may stop a server or remove a route. */
-  | { readonly status: "gone"; readonly reason: string; readonly failed: boolean }
+  /**
+   * Positively gone: only this status may stop a server or remove a route. `cancel`: the job
+   * still exists and must be stopped (a queue limit reached while no launch was in flight).
+   */
+  | { readonly status: "gone"; readonly reason: string; readonly failed: boolean; readonly cancel?: boolean }
   /** The launcher could not tell (query failed or timed out). Never a reason to stop anything. */
   | { readonly status: "unknown"; readonly reason: string };
 
@@ -53,4 +69,6 @@ export interface Launcher {
   stop(userName: string, state: JsonObject): Promise<void>;
   /** The last lines of the server's log, for the user. */
   logTail(userName: string, state: JsonObject, lines: number): Promise<string>;
+  /** Batch launchers: whether `credential` is the one-time callback credential of this attempt. */
+  verifyCallback?(serverId: number, attemptId: string, credential: string): boolean;
 }

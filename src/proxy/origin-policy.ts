@@ -33,14 +33,21 @@ export class OriginPolicy {
     return this.normalised;
   }
 
-  /** Safe methods pass; others need a listed `Origin`, or no `Origin` and no cross-site fetch metadata. */
+  /**
+   * Safe methods pass. Others need proof that a page of this hub made them: a listed `Origin`,
+   * or `Sec-Fetch-Site: same-origin` when a browser sent no `Origin`; `no-cors` requests (which a
+   * foreign page can send with our cookies) never pass. The user's server skips its own XSRF check
+   * because the proxy sends its token, so this is the only guard for it.
+   */
   allowsRequest(req: IncomingMessage): boolean {
     const method = req.method;
     if (method === "GET" || method === "HEAD" || method === "OPTIONS") return true;
     const site = req.headers["sec-fetch-site"];
     if (site !== undefined && site !== "same-origin") return false;
+    if (req.headers["sec-fetch-mode"] === "no-cors") return false;
     const origin = req.headers.origin;
-    return origin === undefined ? true : this.allowed().has(origin);
+    if (origin === undefined) return site === "same-origin";
+    return this.allowed().has(origin);
   }
 
   /** Browsers always send `Origin` on a websocket handshake, so a missing one is refused too. */

@@ -202,13 +202,19 @@ describe("the proxy's same-origin rule for cookie-authenticated writes", () => {
     assert.equal(reply.body.toString(), "hello");
   });
 
-  it("passes a cookie-authenticated POST without Origin only when fetch metadata does not say cross-site", async () => {
+  it("passes a cookie-authenticated POST without Origin only when fetch metadata says same-origin", async () => {
     const plain = await send(gateway.port, "/user/alice/api/x", {
       method: "POST",
       headers: ALICE_COOKIE,
       body: "a",
     });
-    assert.equal(plain.status, 200);
+    assert.equal(plain.status, 403, "no proof of origin at all");
+    const noCors = await send(gateway.port, "/user/alice/api/x", {
+      method: "POST",
+      headers: { ...ALICE_COOKIE, "sec-fetch-site": "same-origin", "sec-fetch-mode": "no-cors" },
+      body: "a",
+    });
+    assert.equal(noCors.status, 403, "no-cors");
     const sameOrigin = await send(gateway.port, "/user/alice/api/x", {
       method: "POST",
       headers: { ...ALICE_COOKIE, "sec-fetch-site": "same-origin" },

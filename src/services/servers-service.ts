@@ -39,6 +39,8 @@ const LAUNCHING_STATES: readonly ServerState[] = ["requested", "submitting", "qu
 interface Inflight {
   readonly controller: AbortController;
   readonly done: Promise<void>;
+  /** Resolves the launch's `reportedPort()` when the job's agent calls back. */
+  readonly onPort: (port: number) => void;
 }
 
 /**
@@ -60,6 +62,8 @@ export class ServersService {
   readonly #policy: ServersPolicy;
   readonly #inflight = new Map<number, Inflight>();
   readonly #unknown = new Map<number, string>();
+  /** `<serverId>:<attemptId>` whose callback was used, so a credential works once. */
+  readonly #callbacksUsed = new Set<string>();
   #pollTimer: { cancel(): void } | undefined;
   #polling: Promise<void> | undefined;
   #closed = false;
@@ -185,7 +189,7 @@ export class ServersService {
         );
       }
     }
-    const target = this.#options.validate(user, {}).target;
+    const target = (await this.#options.validate(user, {})).target;
     try {
       return await this.#store.servers.create({
         userId: user.id,
@@ -214,7 +218,7 @@ export class ServersService {
    */
   async start(user: User, name: string, rawOptions: unknown): Promise<Server> {
     assertServerName(name);
-    const launch = this.#options.validate(user, rawOptions);
+    const launch = await this.#options.validate(user, rawOptions);
     const launcher = this.#launchers.get(launch.target);
     if (!launcher) throw new SlipwayError("invalid_option", `No launcher for target ${launch.target}.`);
     const server = await this.ensure(user, name);
@@ -306,23 +310,35 @@ export class ServersService {
 
   #runLaunch(server: Server, launcher: Launcher, token: string): void {
     const controller = new AbortController();
-    const done = this.#launch(server, launcher, token, controller.signal)
+    let onPort: (port: number) => void = () => undefined;
+    const port = new Promise<number>((resolve) => {
+      onPort = resolve;
+    });
+    const done = this.#launch(server, launcher, token, controller.signal, port)
       .catch((err: unknown) => {
         this.#log.error({ err, serverId: server.id }, "launch crashed");
       })
       .finally(() => {
         if (this.#inflight.get(server.id)?.controller === controller) this.#inflight.delete(server.id);
       });
-    this.#inflight.set(server.id, { controller, done });
+    this.#inflight.set(server.id, { controller, done, onPort });
   }
 
-  async #launch(server: Server, launcher: Launcher, token: string, signal: AbortSignal): Promise<void> {
+  async #launch(
+    server: Server,
+    launcher: Launcher,
+    token: string,
+    signal: AbortSignal,
+    reportedPort: Promise<number>,
+  ): Promise<void> {
     const attemptId = server.attemptId ?? "";
     const submitting = await this.#transition(server.id, ["requested"], "submitting", {});
     if (!submitting) return;
     await this.#event(submitting, "submitting", 10, "Starting the server process");
     const controller = new AbortController();
-    const timeout = this.#clock.setTimeout(() => controller.abort(), this.#policy.startTimeoutMs);
+    // The start timeout does not run while the job waits in a queue (invariant 3).
+    let timeout = this.#clock.setTimeout(() => controller.abort(), this.#policy.startTimeoutMs);
+    let lastDetail = "";
     const onOuterAbort = () => controller.abort();
     signal.addEventListener("abort", onOuterAbort);
     let state: JsonObject = {};
@@ -342,9 +358,35 @@ export class ServersService {
           persist: async (next) => {
             state = next;
             await this.#store.servers.update(server.id, { launcherState: next });
-            const starting = await this.#transition(server.id, ["submitting", "queued"], "starting", {});
+            const starting = await this.#transition(server.id, ["submitting"], "starting", {});
             if (starting) await this.#event(starting, "starting", 50, "Waiting for the server to answer");
           },
+          phase: async (phase, detail) => {
+            if (phase === "queued") {
+              timeout.cancel();
+              const queued = await this.#transition(server.id, ["submitting"], "queued", { reason: detail });
+              if (queued) await this.#event(queued, "queued", 30, detail);
+              else if (detail !== lastDetail) {
+                const now = await this.#store.servers.update(server.id, { reason: detail });
+                if (now) await this.#event(now, now.state, 30, detail);
+              }
+            } else {
+              const starting = await this.#transition(server.id, ["submitting", "queued"], "starting", {
+                reason: detail,
+              });
+              if (starting) {
+                timeout.cancel();
+                timeout = this.#clock.setTimeout(() => controller.abort(), this.#policy.startTimeoutMs);
+                await this.#event(starting, "starting", 60, detail);
+              } else if (detail !== lastDetail) {
+                const now = await this.#store.servers.update(server.id, { reason: detail });
+                if (now) await this.#event(now, now.state, 60, detail);
+              }
+            }
+            lastDetail = detail;
+            await this.#publish(server.id);
+          },
+          reportedPort: () => reportedPort,
           progress: (message, progress) => {
             this.#store.servers.getById(server.id).then(
               (s) => (s ? this.#event(s, s.state, progress, message) : undefined),
@@ -363,6 +405,7 @@ export class ServersService {
         host: result.target.host,
         port: result.target.port,
         startedAt: this.#clock.now(),
+        reason: null,
       });
       if (!running) {
         // A stop won the race while the process came up: it must not outlive the request.
@@ -520,9 +563,18 @@ export class ServersService {
         return;
       case "pending":
         this.#unknown.delete(server.id);
+        if (result.detail !== undefined && result.detail !== server.reason) {
+          await this.#store.servers.update(server.id, { reason: result.detail.slice(0, 2000) });
+          await this.#publish(server.id);
+        }
         return;
       case "gone": {
         this.#unknown.delete(server.id);
+        if (result.cancel) {
+          const launcher = this.#launchers.get(server.target);
+          // If the cancel fails, the job is still there: try again next time.
+          if (launcher) await launcher.stop(server.userName, state);
+        }
         const to = result.failed ? "failed" : "stopped";
         const ended = await this.#transition(server.id, ACTIVE_STATES, to, {
           reason: result.reason,
@@ -569,6 +621,49 @@ export class ServersService {
         return;
       }
     }
+  }
+
+  /**
+   * The job callback (threats §5a.16): the agent of a batch job reports only its port, with the
+   * one-time credential of its own server and attempt. The host is not taken from the caller:
+   * the launcher reads it from the scheduler, and the server must answer before it gets a route.
+   */
+  async reportJobPort(serverId: number, credential: string, port: number): Promise<void> {
+    const server = await this.#store.servers.getById(serverId);
+    const launcher = server ? this.#launchers.get(server.target) : undefined;
+    if (
+      !server ||
+      !launcher?.verifyCallback ||
+      !server.attemptId ||
+      !launcher.verifyCallback(server.id, server.attemptId, credential)
+    ) {
+      throw new SlipwayError("forbidden", "This credential does not belong to a server that is starting.");
+    }
+    const key = `${server.id}:${server.attemptId}`;
+    if (this.#callbacksUsed.has(key) || typeof server.launcherState["port"] === "number") {
+      throw new SlipwayError("forbidden", "The port of this attempt was reported already.");
+    }
+    if (!LAUNCHING_STATES.includes(server.state)) {
+      throw new SlipwayError("forbidden", "This server is not starting.");
+    }
+    if (typeof server.launcherState["jobId"] !== "string") {
+      // The hub has not recorded the job yet (the agent was quicker): the agent tries again.
+      throw new SlipwayError("server_busy", "The hub has not recorded this job yet; try again.");
+    }
+    this.#callbacksUsed.add(key);
+    await this.#store.servers.update(server.id, { launcherState: { ...server.launcherState, port } });
+    this.#log.info({ event: "job_port_reported", serverId, port }, "job reported its port");
+    const inflight = this.#inflight.get(server.id);
+    if (inflight) inflight.onPort(port);
+    else this.recheck(server.id);
+  }
+
+  /** The last lines of a server's log (a batch job's output), for its owner. */
+  async logTail(user: User, name: string, lines: number): Promise<string> {
+    const server = await this.get(user, name);
+    const launcher = this.#launchers.get(server.target);
+    if (!launcher || Object.keys(server.launcherState).length === 0) return "";
+    return launcher.logTail(server.userName, server.launcherState, lines);
   }
 
   /** Starts the periodic monitor (after one reconcile has run). */

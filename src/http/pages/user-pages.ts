@@ -159,7 +159,7 @@ export function registerUserPages(app: FastifyInstance, ctx: HttpContext): void 
     if (!principal) return reply;
     const owner = await targetUser(ctx, principal, request.params.user ?? principal.user.name);
     const name = request.params.server ?? "";
-    const model = ctx.spawnOptions.model(owner);
+    const model = await ctx.spawnOptions.model(owner);
     const query = z.object({ target: z.string().optional() }).loose().safeParse(request.query);
     const current = await ctx.servers.find(owner, name);
     const preferred = query.success ? query.data.target : undefined;

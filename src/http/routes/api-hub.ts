@@ -24,7 +24,7 @@ export function registerHubRoutes(app: FastifyInstance, ctx: HttpContext): void 
     const principal = await authenticate(ctx, request);
     const owner = await targetUser(ctx, principal, request.params.name);
     requireScope(principal, "servers", owner.name);
-    return ctx.spawnOptions.model(owner);
+    return await ctx.spawnOptions.model(owner);
   });
 
   app.get("/hub/health", async () => ({ status: "ok" }));

@@ -90,11 +90,14 @@ export class SlurmClient {
       });
     } catch (err) {
       metrics.call(command, "error", (now() - began) / 1000);
-      throw new SchedulerUnavailable(`could not run ${command}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new SchedulerUnavailable(
+        `could not run ${command}: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
     const seconds = (now() - began) / 1000;
     metrics.call(command, run.timedOut ? "timeout" : run.code === 0 ? "ok" : "error", seconds);
-    if (run.timedOut) throw new SchedulerUnavailable(`${command} did not answer within ${this.options.timeoutMs} ms`);
+    if (run.timedOut)
+      throw new SchedulerUnavailable(`${command} did not answer within ${this.options.timeoutMs} ms`);
     return run;
   }
 
@@ -111,7 +114,16 @@ export class SlurmClient {
     const ids = [...new Set(jobIds)].filter((id) => JOB_ID.test(id));
     if (ids.length === 0) return [];
     const { squeue } = this.options.commands;
-    const run = await this.run("squeue", [squeue, "-h", "-t", "all", "-j", ids.join(","), "-o", SQUEUE_FORMAT]);
+    const run = await this.run("squeue", [
+      squeue,
+      "-h",
+      "-t",
+      "all",
+      "-j",
+      ids.join(","),
+      "-o",
+      SQUEUE_FORMAT,
+    ]);
     if (run.code !== 0) {
       if (ids.length === 1 && isInvalidJobIdError(run.stderr)) return [];
       throw new SchedulerUnavailable(`squeue failed: ${brief(run)}`);
@@ -123,9 +135,22 @@ export class SlurmClient {
   /** Jobs of `user` named `name`, for finding a job by the attempt id in its comment. */
   async jobsNamed(user: string, name: string): Promise<QueuedJob[]> {
     const { squeue } = this.options.commands;
-    const run = await this.run("squeue", [squeue, "-h", "-t", "all", "-u", user, "-n", name, "-o", SQUEUE_FORMAT]);
+    const run = await this.run("squeue", [
+      squeue,
+      "-h",
+      "-t",
+      "all",
+      "-u",
+      user,
+      "-n",
+      name,
+      "-o",
+      SQUEUE_FORMAT,
+    ]);
     if (run.code !== 0) throw new SchedulerUnavailable(`squeue failed: ${brief(run)}`);
-    return this.parse("squeue", () => parseSqueue(run.stdout)).filter((j) => j.name === name && j.user === user);
+    return this.parse("squeue", () => parseSqueue(run.stdout)).filter(
+      (j) => j.name === name && j.user === user,
+    );
   }
 
   /** Final states from accounting; `disabled` when the cluster keeps none. */
@@ -135,7 +160,17 @@ export class SlurmClient {
     const { sacct } = this.options.commands;
     for (let i = 0; i < ids.length; i += SACCT_CHUNK) {
       const chunk = ids.slice(i, i + SACCT_CHUNK);
-      const run = await this.run("sacct", [sacct, "-X", "-P", "-n", "-a", "-o", SACCT_FORMAT, "-j", chunk.join(",")]);
+      const run = await this.run("sacct", [
+        sacct,
+        "-X",
+        "-P",
+        "-n",
+        "-a",
+        "-o",
+        SACCT_FORMAT,
+        "-j",
+        chunk.join(","),
+      ]);
       if (run.code !== 0) {
         if (isAccountingDisabled(run.stdout + run.stderr)) return "disabled";
         throw new SchedulerUnavailable(`sacct failed: ${brief(run)}`);

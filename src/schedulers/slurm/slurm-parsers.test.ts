@@ -17,7 +17,8 @@ const SQUEUE_RUNNING_AND_FAILED = [
   "4|FAILED|NonZeroExitCode|1795598576|1795598576|1795598576|1:00|cpu1|cpu1|debug|alice|N/A|wrap|(null)",
   "3|RUNNING|None|1795598576|1795598876|1795598576|4:58|gpu1|gpu1|gpu|alice|gres:gpu:1|slipway-test-1|slipway:11111111-2222-3333-4444-555555555555",
 ].join("\n");
-const SQUEUE_PENDING = "6|PENDING|Resources|1795598703|1795598823|1795598583|2:00||n/a|debug|bob|N/A|wrap|(null)\n";
+const SQUEUE_PENDING =
+  "6|PENDING|Resources|1795598703|1795598823|1795598583|2:00||n/a|debug|bob|N/A|wrap|(null)\n";
 
 const PARTITIONS = [
   "PartitionName=debug AllowGroups=ALL AllowAccounts=ALL AllowQos=ALL AllocNodes=ALL Default=YES QoS=N/A DefaultTime=01:00:00 DisableRootJobs=NO ExclusiveUser=NO GraceTime=0 Hidden=NO MaxNodes=UNLIMITED MaxTime=12:00:00 MinNodes=0 LLN=NO MaxCPUsPerNode=UNLIMITED Nodes=cpu1 PriorityJobFactor=1 PriorityTier=1 RootOnly=NO ReqResv=NO OverSubscribe=NO OverTimeLimit=NONE PreemptMode=OFF State=UP TotalCPUs=16 TotalNodes=1 SelectTypeParameters=NONE JobDefaults=(null) DefMemPerNode=UNLIMITED MaxMemPerNode=UNLIMITED TRES=cpu=16,mem=8000M,node=1,billing=16",
@@ -55,13 +56,21 @@ describe("Slurm output parsers", () => {
   it("keeps a '|' inside the comment and refuses a line that is not squeue's", () => {
     const [job] = parseSqueue("7|RUNNING|None|1|2|1|1:00|cpu1|cpu1|debug|alice|N/A|x|a|b");
     assert.equal(job?.comment, "a|b");
-    assert.throws(() => parseSqueue("slurm_load_jobs error: Unable to contact slurm controller"), SlurmParseError);
-    assert.throws(() => parseSqueue("7_1|RUNNING|None|1|2|1|1:00|cpu1|cpu1|debug|alice|N/A|x|c"), SlurmParseError);
+    assert.throws(
+      () => parseSqueue("slurm_load_jobs error: Unable to contact slurm controller"),
+      SlurmParseError,
+    );
+    assert.throws(
+      () => parseSqueue("7_1|RUNNING|None|1|2|1|1:00|cpu1|cpu1|debug|alice|N/A|x|c"),
+      SlurmParseError,
+    );
   });
 
   it("recognises the error squeue gives for one purged job id", () => {
     assert.ok(isInvalidJobIdError("slurm_load_jobs error: Invalid job id specified\n"));
-    assert.ok(!isInvalidJobIdError("slurm_load_jobs error: Unable to contact slurm controller (connect failure)"));
+    assert.ok(
+      !isInvalidJobIdError("slurm_load_jobs error: Unable to contact slurm controller (connect failure)"),
+    );
   });
 
   it("parses sacct rows, including CANCELLED by <uid>, exit codes and never-started jobs", () => {

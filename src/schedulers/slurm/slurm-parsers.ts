@@ -91,7 +91,22 @@ const squeueLine = z
     z.string(),
   ])
   .transform(
-    ([jobId, state, reason, start, end, submit, left, nodes, host, partition, user, gres, name, comment]) => ({
+    ([
+      jobId,
+      state,
+      reason,
+      start,
+      end,
+      submit,
+      left,
+      nodes,
+      host,
+      partition,
+      user,
+      gres,
+      name,
+      comment,
+    ]) => ({
       jobId,
       state,
       reason,
