@@ -9,13 +9,31 @@ import { api } from "../lib/hub.js";
 import { statusOf } from "../lib/http.js";
 import { tsNodeArgv } from "../lib/node-argv.js";
 import { readStat, treeRssMiB } from "../lib/proc.js";
-import { figureOf, fmt } from "../lib/report.js";
+import { figureOf, fmt, type Figure } from "../lib/report.js";
 import { createSlipwayAdmin, startSlipway, type SlipwayHub } from "../lib/slipway-hub.js";
 import { runWrk } from "../lib/wrk.js";
 import { runWsLoadProcess } from "../lib/ws-load-process.js";
 import type { BenchContext, Scenario } from "./context.js";
 
 const BACKEND = fileURLToPath(new URL("../backends/trivial-backend.ts", import.meta.url));
+
+const HEAP_METRICS = {
+  "V8 heap used": "slipway_nodejs_heap_size_used_bytes",
+  "V8 heap total": "slipway_nodejs_heap_size_total_bytes",
+  external: "slipway_nodejs_external_memory_bytes",
+} as const;
+
+/** Where the RSS goes, from the hub's own /hub/metrics (prom-client's default Node metrics), in MiB. */
+async function heapBreakdown(hub: SlipwayHub): Promise<Record<string, number>> {
+  const res = await api(hub, "GET", "/hub/metrics");
+  const out: Record<string, number> = {};
+  if (res.status !== 200) return out;
+  for (const [label, metric] of Object.entries(HEAP_METRICS)) {
+    const match = new RegExp(`^${metric} (\\d+)`, "m").exec(res.text);
+    if (match?.[1] !== undefined) out[label] = Number(match[1]) / 1024 ** 2;
+  }
+  return out;
+}
 
 function names(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `u${String(i).padStart(5, "0")}`);
@@ -83,8 +101,13 @@ export const memory: Scenario = {
     const dataDir = join(ctx.tmp, "slipway");
     const token = await createSlipwayAdmin(ctx.supervisor, dataDir, "bench");
     const config = { servers: { command: tsNodeArgv(BACKEND), workDir: ctx.tmp } };
-    const points: [string, number, string?][] = [];
+    const points: { test: string; rss: number; heap: Record<string, number>; note?: string }[] = [];
     const rss = (hub: SlipwayHub) => treeRssMiB(hub.process.pid);
+    const point = async (hub: SlipwayHub, test: string, note?: string) => {
+      // RSS first: reading the metrics allocates.
+      const mib = rss(hub);
+      points.push({ test, rss: mib, heap: await heapBreakdown(hub), ...(note ? { note } : {}) });
+    };
 
     let hub = await startSlipway(ctx.supervisor, {
       name: "slipway",
@@ -94,10 +117,10 @@ export const memory: Scenario = {
       config,
     });
     await sleep(2000);
-    points.push(["idle, fresh", rss(hub)]);
+    await point(hub, "idle, fresh");
     await hub.addUsers(names(manyUsers - 1));
     await sleep(2000);
-    points.push([`${manyUsers} users`, rss(hub)]);
+    await point(hub, `${manyUsers} users`);
     await hub.process.stop(15_000);
 
     const backendPort = await freePort();
@@ -119,11 +142,11 @@ export const memory: Scenario = {
     for (const name of names(routes)) if ((await statusOf(`${hub.url}/user/${name}/`, auth)) === 200) ok += 1;
     if (ok !== routes) throw new Error(`only ${ok} of ${routes} routes answered 200`);
     await sleep(2000);
-    points.push([
+    await point(
+      hub,
       "before the load",
-      rss(hub),
       `${manyUsers} users and ${routes} routes (servers adopted from the store at start, all at one trivial backend)`,
-    ]);
+    );
 
     const seconds = durationSeconds * 2;
     const loads: [string, () => Promise<unknown>][] = [
@@ -184,19 +207,21 @@ export const memory: Scenario = {
       await load();
       ctx.log(`load ${name} done; RSS ${fmt(rss(hub), 1)} MiB`);
     }
-    points.push(["after the load", rss(hub)]);
+    await point(hub, "after the load");
     await sleep(settleMs);
-    points.push(["after the load, settled", rss(hub), `${settleMs / 1000} s after the load ended`]);
-    for (const [test, mib, note] of points) {
+    await point(hub, "after the load, settled", `${settleMs / 1000} s after the load ended`);
+    for (const { test, rss: mib, heap, note } of points) {
+      const figures: Record<string, Figure> = {};
+      for (const [label, value] of Object.entries(heap)) figures[label] = figureOf([value], "MiB");
       ctx.addRow({
         group: "memory",
         test,
         subject: "slipway",
         primary: { name: "RSS", higherIsBetter: false, ...figureOf([mib], "MiB") },
-        figures: {},
+        figures,
         ...(note ? { note } : {}),
       });
-      ctx.log(`${test}: ${fmt(mib, 1)} MiB`);
+      ctx.log(`${test}: ${fmt(mib, 1)} MiB (${Object.entries(heap).map(([k, v]) => `${k} ${fmt(v, 1)}`).join(", ")})`);
     }
   },
 };

@@ -81,7 +81,7 @@ export const localTargetSchema = z.strictObject({
 
 const absolutePath = z
   .string()
-  .regex(/^\/[A-Za-z0-9_.\/+-]{0,4095}$/, "must be an absolute path without spaces");
+  .regex(/^\/[A-Za-z0-9_./+-]{0,4095}$/, "must be an absolute path without spaces");
 
 export const slurmPartitionSchema = z.strictObject({
   displayName: z.string().min(1).max(80).optional(),

@@ -120,7 +120,7 @@ export const slurmJobSchema = z.strictObject({
 });
 
 /** A path that can stand in a script without quoting: absolute, no spaces, no shell syntax. */
-export const SAFE_PATH = /^\/[A-Za-z0-9_.\/+-]{0,4095}$/;
+export const SAFE_PATH = /^\/[A-Za-z0-9_./+-]{0,4095}$/;
 const safePath = z
   .string()
   .regex(SAFE_PATH)

@@ -19,7 +19,7 @@ import {
   QUEUED_STATES,
   RUNNING_STATES,
 } from "../schedulers/slurm/slurm-job-state.js";
-import { SlurmHelperClient } from "./slurm-helper-client.js";
+import type { SlurmHelperClient } from "./slurm-helper-client.js";
 import { httpStatus } from "./http-status.js";
 
 export interface SlurmLauncherOptions {

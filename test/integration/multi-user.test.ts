@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { addUser, apiToken, firstAdmin, type SignedIn } from "../support/accounts.js";
 import { tryWebsocket } from "../support/jupyter-kernel.js";
+import { startServer } from "../support/start-server.js";
 import { removeDir, startTestHub, type TestHub } from "../support/test-hub.js";
 
 /** The helper must be readable by alice and bob: `make test` stages a world-readable build. */
@@ -62,8 +63,7 @@ describe("servers as real Unix users", { skip: missing ? `Skipped: ${missing}.` 
   });
 
   it("runs alice's server as alice's Unix account", async () => {
-    const res = await as(aliceToken, "POST", "/hub/api/users/alice/server");
-    assert.equal(res.status, 201, await res.clone().text());
+    await startServer(hub.url, aliceToken, "alice");
     const model = (await (await as(adminToken, "GET", "/hub/api/users/alice")).json()) as UserModel;
     const pid = model.servers[""]?.state.pid;
     assert.ok(typeof pid === "number");

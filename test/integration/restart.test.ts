@@ -7,6 +7,7 @@ import { apiToken, firstAdmin } from "../support/accounts.js";
 import { spawnHubProcess } from "../support/hub-process.js";
 import { executeOnKernel } from "../support/jupyter-kernel.js";
 import { removeDir, startTestHub, type TestHub } from "../support/test-hub.js";
+import { startServer } from "../support/start-server.js";
 import { tokenFetch } from "../support/token-fetch.js";
 import { HubClient, completeSetup } from "../support/hub-client.js";
 
@@ -57,7 +58,7 @@ describe("a hub restarted while servers run", () => {
     hub = await startTestHub({}, { dataDir, name: "restart-a" });
     const admin = await firstAdmin(hub);
     token = await apiToken(admin);
-    assert.equal((await as(hub.url, token, "POST", "/hub/api/users/admin/server")).status, 201);
+    await startServer(hub.url, token, "admin");
     const kernel = (await (
       await as(hub.url, token, "POST", "/user/admin/api/kernels", { name: "python3" })
     ).json()) as {

@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { addUser, apiToken, firstAdmin, type SignedIn } from "../support/accounts.js";
 import { executeOnKernel, tryWebsocket } from "../support/jupyter-kernel.js";
 import { removeDir, startTestHub, type TestHub } from "../support/test-hub.js";
+import { startServer } from "../support/start-server.js";
 import { tokenFetch } from "../support/token-fetch.js";
 
 interface ServerModel {
@@ -50,14 +51,19 @@ describe("servers through the hub and its proxy (local launcher, real Jupyter)",
     removeDir(hub.dataDir);
   });
 
-  it("starts the default server: 201 once ready, with JupyterHub's server model", async () => {
-    const res = await as(aliceToken, "POST", "/hub/api/users/alice/server");
-    assert.equal(res.status, 201, await res.clone().text());
-    const model = (await res.json()) as ServerModel;
-    assert.equal(model.ready, true);
-    assert.equal(model.pending, null);
-    assert.equal(model.url, "/user/alice/");
-    assert.equal(model.slipway.state, "running");
+  it("starts the default server: 201 once ready (202 while pending), with JupyterHub's server model", async () => {
+    const started = await startServer(hub.url, aliceToken, "alice");
+    const answered = started.model as ServerModel;
+    if (started.status === 201) assert.equal(answered.ready, true);
+    else assert.equal(answered.pending, "spawn");
+    const me = (await (await as(aliceToken, "GET", "/hub/api/users/alice")).json()) as {
+      servers: Record<string, ServerModel>;
+    };
+    const ready = me.servers[""];
+    assert.equal(ready?.ready, true);
+    assert.equal(ready?.pending, null);
+    assert.equal(ready?.url, "/user/alice/");
+    assert.equal(ready?.slipway.state, "running");
   });
 
   it("streams progress in JupyterHub's event shape, ending with ready and the url", async () => {
@@ -141,8 +147,7 @@ describe("servers through the hub and its proxy (local launcher, real Jupyter)",
   });
 
   it("starts a named server next to the default one", async () => {
-    const res = await as(aliceToken, "POST", "/hub/api/users/alice/servers/analysis", {});
-    assert.equal(res.status, 201);
+    await startServer(hub.url, aliceToken, "alice", "analysis", {});
     const status = await as(aliceToken, "GET", "/user/alice/analysis/api/status");
     assert.equal(status.status, 200);
     const me = (await (await as(aliceToken, "GET", "/hub/api/users/alice")).json()) as {
@@ -176,7 +181,7 @@ describe("servers through the hub and its proxy (local launcher, real Jupyter)",
   });
 
   it("stops the servers of a user an admin disables, and ends their sessions", async () => {
-    assert.equal((await as(bobToken, "POST", "/hub/api/users/bob/server")).status, 201);
+    await startServer(hub.url, bobToken, "bob");
     const res = await admin.client.api("PATCH", "/hub/api/users/bob", { disabled: true });
     assert.equal(res.status, 200);
     const bobModel = (await (await admin.client.api("GET", "/hub/api/users/bob")).json()) as {

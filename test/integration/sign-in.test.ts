@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { startServer } from "../support/start-server.js";
 import { randomBytes, randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
@@ -606,11 +607,7 @@ describe("signing out, and credentials at the proxy (real Jupyter)", () => {
     // Enrolment used codes of the real time, which may be a step ahead of this clock: start past them.
     clock.set(new Date(Date.now() + 2 * STEP));
     token = await apiToken(wes);
-    const started = await Promise.all([
-      withToken("POST", "/hub/api/users/wes/server"),
-      withToken("POST", "/hub/api/users/wes/servers/doomed", {}),
-    ]);
-    for (const res of started) assert.equal(res.status, 201, await res.text());
+    await Promise.all([startServer(hub.url, token, "wes"), startServer(hub.url, token, "wes", "doomed", {})]);
     const created = await withToken("POST", "/user/wes/api/kernels", { name: "python3" });
     assert.equal(created.status, 201);
     kernel = ((await created.json()) as { id: string }).id;
