@@ -215,7 +215,11 @@ export class LocalLauncher implements Launcher {
     const capped = Math.max(1, Math.min(10_000, Math.floor(lines)));
     try {
       return (
-        await this.helper.logTail(userName, { hub: this.options.hubId, serverId: parsed.data.serverId, lines: capped }, QUICK_CALL_MS)
+        await this.helper.logTail(
+          userName,
+          { hub: this.options.hubId, serverId: parsed.data.serverId, lines: capped },
+          QUICK_CALL_MS,
+        )
       ).text;
     } catch (err) {
       throw new SlipwayError("internal", `Could not read the server's log: ${message(err)}`);
