@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureTools } from "./lib/install.js";
-import { machineInfo, versions } from "./lib/machine.js";
+import { distBuiltAt, machineInfo, versions } from "./lib/machine.js";
 import { parseOptions, USAGE, type BenchOptions } from "./lib/options.js";
 import { REPO, RESULTS, SLIPWAY_CLI } from "./lib/paths.js";
 import { markdownReport } from "./lib/markdown-report.js";
@@ -42,6 +42,7 @@ async function main(options: BenchOptions): Promise<number> {
   const startedAt = new Date();
   const machineAtStart = machineInfo();
   ensureBuilt();
+  const builtAt = distBuiltAt();
   const tools = ensureTools(log, options.skipInstall);
   for (const note of tools.notes) log(`note: ${note}`);
   const runDir = mkdtempSync(join(tmpdir(), "slipway-bench-"));
@@ -87,6 +88,12 @@ async function main(options: BenchOptions): Promise<number> {
     log(`== ${scenario.group} took ${((performance.now() - began) / 1000).toFixed(0)} s`);
   }
 
+  const builtAtEnd = distBuiltAt();
+  if (builtAtEnd !== builtAt) {
+    notes.push(
+      `dist/ was rebuilt during the run (${builtAt}, then ${builtAtEnd}): later groups ran the newer build`,
+    );
+  }
   const targets = evaluateTargets(rows);
   const finishedAt = new Date();
   const stamp = startedAt
@@ -99,7 +106,7 @@ async function main(options: BenchOptions): Promise<number> {
     seconds: Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000),
     options,
     machine: { ...machineAtStart, loadAverageAtEnd: machineInfo().loadAverage },
-    versions: versions(),
+    versions: { ...versions(), "dist built": builtAt },
     rows,
     targets,
     notes,

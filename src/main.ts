@@ -377,8 +377,9 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     });
     const intervalMs = target.pollInterval * 1000;
     const batcher = new JobStatusBatcher(client, clock, {
-      // A little under the interval, so the monitor's jittered tick always finds a query allowed.
-      minIntervalMs: intervalMs * 0.8,
+      // Exactly one query per interval (invariant 3): launches in flight ask again as soon as
+      // they have an answer, and the monitor's jittered tick joins the next query.
+      minIntervalMs: intervalMs,
       gatherMs: 50,
     });
     batchers.push(batcher);
@@ -503,7 +504,14 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   });
 
   // Routes are rebuilt from the store, and interrupted launches adopted, before we take traffic.
-  await servers.reconcile();
+  // The clock's timers are unref'd and nothing listens yet: without this handle, a reconcile
+  // waiting for the scheduler's batched answer would let the process exit silently.
+  const keepAlive = setInterval(() => undefined, 60_000);
+  try {
+    await servers.reconcile();
+  } finally {
+    clearInterval(keepAlive);
+  }
   await app.listen({ port: config.hub.port, host: config.hub.host });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.hub.port;

@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { cpus, totalmem, release } from "node:os";
 import { z } from "zod";
 import { chp5Version } from "./install.js";
@@ -72,4 +73,22 @@ export function versions(): Record<string, string> {
     python: out(SYSTEM_PYTHON, ["--version"]),
     wrk: out("wrk", ["--version"]),
   };
+}
+
+/** When dist/ was last built (the newest file under dist/src): the code a run measured. */
+export function distBuiltAt(): string {
+  let newest = 0;
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else newest = Math.max(newest, statSync(path).mtimeMs);
+    }
+  };
+  try {
+    walk(join(REPO, "dist/src"));
+  } catch {
+    return "missing";
+  }
+  return new Date(newest).toISOString();
 }

@@ -24,7 +24,8 @@ export interface BenchOptions {
 
 export const USAGE = `usage: node --import tsx bench/run.ts [options]
 
-  --quick             smoke run (~2-3 min): 1 run of 1 s per figure, 5 concurrent spawns
+  --quick             smoke run (~3-4 min): a subset of the proxy tests, 1 run of 1 s per
+                      figure, no warm-up runs, 5 concurrent spawns
   --only <groups>     comma-separated: ${GROUPS.join(", ")}
                       ("proxy" means both proxy groups); may be repeated
   --runs <n>          measured runs per figure (default 5; quick 1)

@@ -11,15 +11,14 @@ export interface ProcStat {
   readonly startTime: number;
 }
 
-let ticksPerSecond: number | undefined;
+/** `getconf CLK_TCK` (100 on every Linux this runs on, but asked rather than assumed). */
+const TICKS_PER_SECOND = ((): number => {
+  const out = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+  return Number.isInteger(out) && out > 0 ? out : 100;
+})();
 
-/** `getconf CLK_TCK`, read once (100 on every Linux this runs on, but asked rather than assumed). */
 export function clockTicksPerSecond(): number {
-  if (ticksPerSecond === undefined) {
-    const out = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
-    ticksPerSecond = Number.isInteger(out) && out > 0 ? out : 100;
-  }
-  return ticksPerSecond;
+  return TICKS_PER_SECOND;
 }
 
 export function readStat(pid: number): ProcStat | undefined {

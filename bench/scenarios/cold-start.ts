@@ -103,7 +103,7 @@ export const coldStart: Scenario = {
       const dir = join(ctx.tmp, `${s.kind}-populated`);
       mkdirSync(dir, { recursive: true });
       await s.prepare(dir);
-      await once(ctx, s.start, join(ctx.tmp, `${s.kind}-warmup`), undefined);
+      if (!ctx.options.quick) await once(ctx, s.start, join(ctx.tmp, `${s.kind}-warmup`), undefined);
     }
     for (let run = 0; run < runs; run++) {
       for (const s of run % 2 === 0 ? starters : [...starters].reverse()) {

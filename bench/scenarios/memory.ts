@@ -138,6 +138,8 @@ export const memory: Scenario = {
       config,
     });
     const auth = { authorization: `token ${hub.token}` };
+    await sleep(1000);
+    await point(hub, "restarted with routes", "right after the restart, before any proxied request");
     let ok = 0;
     for (const name of names(routes)) if ((await statusOf(`${hub.url}/user/${name}/`, auth)) === 200) ok += 1;
     if (ok !== routes) throw new Error(`only ${ok} of ${routes} routes answered 200`);
@@ -221,7 +223,11 @@ export const memory: Scenario = {
         figures,
         ...(note ? { note } : {}),
       });
-      ctx.log(`${test}: ${fmt(mib, 1)} MiB (${Object.entries(heap).map(([k, v]) => `${k} ${fmt(v, 1)}`).join(", ")})`);
+      ctx.log(
+        `${test}: ${fmt(mib, 1)} MiB (${Object.entries(heap)
+          .map(([k, v]) => `${k} ${fmt(v, 1)}`)
+          .join(", ")})`,
+      );
     }
   },
 };

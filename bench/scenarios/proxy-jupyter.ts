@@ -45,7 +45,7 @@ export const proxyJupyter: Scenario = {
       const kernel = kernelModel.parse(json(started));
       const tests: ProxyTest[] = [
         { kind: "http", name: "status GET c1", path: `${base}/api/status`, connections: 1 },
-        { kind: "http", name: "status GET c50", path: `${base}/api/status`, connections: 50 },
+        { kind: "http", name: "status GET c50", path: `${base}/api/status`, connections: 50, quick: true },
         { kind: "http", name: "1 MiB file GET c50", path: `${base}/files/big.bin`, connections: 50 },
         {
           kind: "ws",
@@ -54,6 +54,7 @@ export const proxyJupyter: Scenario = {
           connections: 1,
           payloadBytes: 1,
           mode: "kernel-info",
+          quick: true,
         },
       ];
       const subjects = subjectsOf(setup, hubAuth, serverAuth);

@@ -13,7 +13,7 @@ export interface ProxySubject {
   readonly proxyPids: RolePids;
 }
 
-export type ProxyTest =
+export type ProxyTest = (
   | { readonly kind: "http"; readonly name: string; readonly path: string; readonly connections: number }
   | {
       readonly kind: "ws";
@@ -22,7 +22,11 @@ export type ProxyTest =
       readonly connections: number;
       readonly payloadBytes: number;
       readonly mode: "echo" | "kernel-info";
-    };
+    }
+) & {
+  /** Part of the `--quick` smoke run (which still exercises every kind of load). */
+  readonly quick?: boolean;
+};
 
 interface Sample {
   readonly rate: number;
@@ -110,9 +114,9 @@ export async function measureProxies(
   subjects: readonly ProxySubject[],
   backendRoles: Readonly<Record<string, RolePids>>,
 ): Promise<void> {
-  const { runs, durationSeconds, warmupSeconds } = ctx.options;
-  for (const test of tests) {
-    if (test.kind === "http") {
+  const { runs, durationSeconds, warmupSeconds, quick } = ctx.options;
+  for (const test of tests.filter((t) => !quick || t.quick === true)) {
+    if (test.kind === "http" && !quick) {
       for (const subject of subjects) {
         await measureOnce(ctx, test, subject, {}, Math.max(1, Math.round(warmupSeconds * 2)));
       }

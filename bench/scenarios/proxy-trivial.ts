@@ -10,8 +10,8 @@ const base = `/user/${BENCH_USER}`;
 
 export const TRIVIAL_TESTS: readonly ProxyTest[] = [
   { kind: "http", name: "small GET c1", path: `${base}/`, connections: 1 },
-  { kind: "http", name: "small GET c50", path: `${base}/`, connections: 50 },
-  { kind: "http", name: "1 MiB GET c50", path: `${base}/big`, connections: 50 },
+  { kind: "http", name: "small GET c50", path: `${base}/`, connections: 50, quick: true },
+  { kind: "http", name: "1 MiB GET c50", path: `${base}/big`, connections: 50, quick: true },
   {
     kind: "ws",
     name: "ws echo 32 B c1",

@@ -16,6 +16,7 @@ import {
   describeEnd,
   describePending,
   describeRunning,
+  duration,
   QUEUED_STATES,
   RUNNING_STATES,
 } from "../schedulers/slurm/slurm-job-state.js";
@@ -235,10 +236,9 @@ export class SlurmLauncher implements Launcher {
   }
 
   private queueLimitReason(state: SlurmState, limit: number): string {
-    const minutes = Math.round(limit / 60);
     const fallback = this.options.localFallback;
     return (
-      `Job ${state.jobId} waited ${minutes} min in the queue of ${state.partition}, the limit there, and was cancelled.` +
+      `Job ${state.jobId} waited ${duration(limit)} in the queue of ${state.partition}, the limit there, and was cancelled.` +
       (fallback ? ` You can start the server on ${fallback} (this machine) instead.` : "")
     );
   }
@@ -251,15 +251,30 @@ export class SlurmLauncher implements Launcher {
   }
 
   private async endReason(userName: string, state: SlurmState, lookup: JobLookup): Promise<string> {
+    return (await this.ending(userName, state, lookup)).reason;
+  }
+
+  /** How a job that left the queue ended, and whether that is a failure (only COMPLETED or a cancel is not). */
+  private async ending(
+    userName: string,
+    state: SlurmState,
+    lookup: JobLookup,
+  ): Promise<{ reason: string; failed: boolean }> {
     if (lookup.kind === "queue" || lookup.kind === "accounting")
-      return describeEnd(lookup.job.jobId, lookup.job);
+      return {
+        reason: describeEnd(lookup.job.jobId, lookup.job),
+        failed: !/^(COMPLETED|CANCELLED)/.test(lookup.job.state),
+      };
     if (lookup.kind === "missing" && !lookup.accounting) {
       const exit = await this.exitCode(userName, state);
       return exit === undefined
-        ? `Job ${state.jobId} left the queue; the cluster keeps no accounting to say how it ended.`
-        : `Job ${state.jobId} ended; the server exited with code ${exit}.`;
+        ? {
+            reason: `Job ${state.jobId} left the queue; the cluster keeps no accounting to say how it ended.`,
+            failed: false,
+          }
+        : { reason: `Job ${state.jobId} ended; the server exited with code ${exit}.`, failed: exit !== 0 };
     }
-    return `Job ${state.jobId} is no longer known to Slurm.`;
+    return { reason: `Job ${state.jobId} is no longer known to Slurm.`, failed: false };
   }
 
   private async exitCode(userName: string, state: SlurmState): Promise<number | undefined> {
@@ -299,14 +314,8 @@ export class SlurmLauncher implements Launcher {
       }
       return { status: "running", target: { host, port: state.port } };
     }
-    return {
-      status: "gone",
-      reason: await this.endReason(userName, state, lookup),
-      failed:
-        lookup.kind === "queue" || lookup.kind === "accounting"
-          ? !/COMPLETED|CANCELLED/.test(lookup.job.state)
-          : false,
-    };
+    const { reason, failed } = await this.ending(userName, state, lookup);
+    return { status: "gone", reason, failed };
   }
 
   async recover(userName: string, attemptId: string, serverId: number): Promise<JsonObject | undefined> {

@@ -22,7 +22,7 @@ export async function firstAdmin(hub: TestHub, name = "admin"): Promise<SignedIn
 
 /** An admin creates `name` through the API; the new user follows the set-up link. */
 export async function addUser(
-  hub: TestHub,
+  hub: Pick<TestHub, "url">,
   admin: HubClient,
   name: string,
   isAdmin = false,

@@ -6,6 +6,7 @@ import { validateConfig } from "../../src/config/load-config.js";
 import type { ConfigInput } from "../../src/config/schema.js";
 import { startHub, type RunningHub } from "../../src/main.js";
 import type { Clock } from "../../src/ports/clock.js";
+import type { ProcessRunner } from "../../src/ports/process-runner.js";
 
 export const REPO = resolve(import.meta.dirname, "../..");
 /** Every hub a suite starts logs here; the log-secrets suite reads it all at the end. */
@@ -28,7 +29,14 @@ let counter = 0;
 /** Boots a real hub on 127.0.0.1, port 0, with a fresh data directory. */
 export async function startTestHub(
   input: ConfigInput = {},
-  options: { dataDir?: string; slowSpawnWaitMs?: number; name?: string; clock?: Clock } = {},
+  options: {
+    dataDir?: string;
+    slowSpawnWaitMs?: number;
+    name?: string;
+    clock?: Clock;
+    /** Runs the hub's scheduler commands (tests wrap the real one to count calls). */
+    schedulerRunner?: ProcessRunner;
+  } = {},
 ): Promise<TestHub> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "slipway-test-"));
   mkdirSync(LOG_DIR, { recursive: true });
@@ -45,6 +53,7 @@ export async function startTestHub(
     logDestination: pino.destination({ dest: logFile, sync: true }),
     slowSpawnWaitMs: options.slowSpawnWaitMs ?? 10_000,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.schedulerRunner ? { schedulerRunner: options.schedulerRunner } : {}),
   });
   return {
     ...hub,

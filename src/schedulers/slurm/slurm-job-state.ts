@@ -18,7 +18,8 @@ export const RUNNING_STATES: ReadonlySet<string> = new Set([
   "SIGNALING",
 ]);
 
-function minutes(seconds: number): string {
+/** A span of seconds in words: `40 s`, `12 min`, `2.5 h`. */
+export function duration(seconds: number): string {
   if (seconds < 90) return `${Math.max(0, Math.round(seconds))} s`;
   if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
   return `${(seconds / 3600).toFixed(1)} h`;
@@ -27,17 +28,17 @@ function minutes(seconds: number): string {
 export function describePending(job: QueuedJob, waitedSeconds: number): string {
   const expected =
     job.start !== null ? `; expected to start at ${new Date(job.start * 1000).toISOString()}` : "";
-  return `Job ${job.jobId} is queued in ${job.partition}: ${pendingReasonInWords(job.reason)}${expected}; waited ${minutes(waitedSeconds)}`;
+  return `Job ${job.jobId} is queued in ${job.partition}: ${pendingReasonInWords(job.reason)}${expected}; waited ${duration(waitedSeconds)}`;
 }
 
 export function describeRunning(job: QueuedJob): string {
   const gpus = job.gres !== null ? `, ${job.gres.replace(/^gres:/, "")}` : "";
-  const left = job.timeLeft !== null ? `, ${minutes(job.timeLeft)} left` : "";
+  const left = job.timeLeft !== null ? `, ${duration(job.timeLeft)} left` : "";
   return `Job ${job.jobId} runs on ${job.batchHost ?? job.nodes ?? "a node"}${gpus}${left}`;
 }
 
 const ENDINGS: Record<string, string> = {
-  COMPLETED: "the server exited",
+  COMPLETED: "the job ended (the server exited)",
   CANCELLED: "it was cancelled",
   FAILED: "it failed",
   TIMEOUT: "it reached its time limit (walltime)",

@@ -1,0 +1,204 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import type { ConfigInput } from "../../src/config/schema.js";
+import { REPO } from "./test-hub.js";
+
+export const STAGE = process.env["SLIPWAY_TEST_STAGE_DIR"] ?? "";
+const enabled = process.env["SLIPWAY_TEST_SLURM"] === "1" && STAGE !== "";
+
+/**
+ * Why a suite on the real Slurm cluster is skipped, or undefined when it runs. Under CI a missing
+ * cluster is a failure, not a skip: the suite registers a failing test instead.
+ */
+export function slurmSkipReason(suite: string): string | undefined {
+  if (enabled) return undefined;
+  const reason =
+    "Skipped: needs the Slurm test cluster (SLIPWAY_TEST_SLURM=1 and SLIPWAY_TEST_STAGE_DIR, as `make test` sets).";
+  if (process.env["CI"]) {
+    describe(suite, () => {
+      it("has its prerequisites", () => assert.fail(reason));
+    });
+  }
+  return reason;
+}
+
+/** A hub configuration for the test cluster: a `lab` Slurm target and a `local` pool. */
+export function slurmHubConfig(
+  lab: Record<string, unknown> = {},
+  servers: Record<string, unknown> = {},
+): ConfigInput {
+  return {
+    servers: {
+      runAs: "user",
+      helper: join(STAGE, "dist/src/helper/cli.js"),
+      startTimeout: 120,
+      pollInterval: 2,
+      ...servers,
+      targets: {
+        local: { type: "local" },
+        lab: {
+          type: "slurm",
+          cluster: "lab",
+          pollInterval: 2,
+          partitions: { debug: { queueLimit: 600 }, gpu: { queueLimit: 600 } },
+          defaults: { memoryMb: 512 },
+          agent: join(STAGE, "job/slipway-job.py"),
+          localFallback: "local",
+          ...lab,
+        },
+      },
+    },
+  };
+}
+
+/** The id a hub keeps in its data directory; its jobs are named `slipway-<hub id>-<server id>`. */
+export function hubIdOf(dataDir: string): string {
+  return readFileSync(join(dataDir, "hub-id"), "utf8").trim();
+}
+
+export interface SlurmJobRow {
+  readonly jobId: string;
+  readonly name: string;
+  readonly state: string;
+  readonly comment: string;
+  readonly user: string;
+}
+
+/** Every job Slurm still lists (finished ones too, for MinJobAge), read as root outside the hub. */
+export function allJobs(): SlurmJobRow[] {
+  const out = execFileSync("squeue", ["-h", "-t", "all", "-o", "%A|%j|%T|%k|%u"], {
+    encoding: "utf8",
+  });
+  return out
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((line) => {
+      const [jobId = "", name = "", state = "", comment = "", user = ""] = line.split("|");
+      return { jobId, name, state, comment, user };
+    });
+}
+
+/** The jobs of one hub (by the job name it gives them). */
+export function hubJobs(dataDir: string): SlurmJobRow[] {
+  const prefix = `slipway-${hubIdOf(dataDir)}-`;
+  return allJobs().filter((j) => j.name.startsWith(prefix));
+}
+
+const LIVE = new Set(["PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "SUSPENDED", "REQUEUED"]);
+
+export function isLive(job: SlurmJobRow): boolean {
+  return LIVE.has(job.state);
+}
+
+/** Cancels, as root, whatever a hub left in the queue (teardown only). */
+export function cancelHubJobs(dataDir: string): void {
+  let ids: string[];
+  try {
+    ids = hubJobs(dataDir)
+      .filter(isLive)
+      .map((j) => j.jobId);
+  } catch {
+    return;
+  }
+  if (ids.length > 0) execFileSync("scancel", ids);
+}
+
+/** Fills the `debug` partition (all 16 CPUs of cpu1) with a job of bob's; returns its id once it runs. */
+export async function fillDebugAsBob(): Promise<string> {
+  const out = execFileSync(
+    "sudo",
+    [
+      "-n",
+      "-u",
+      "bob",
+      "sbatch",
+      "--parsable",
+      "-p",
+      "debug",
+      "-c",
+      "16",
+      "-J",
+      "slipway-test-filler",
+      "-o",
+      "/dev/null",
+      "--wrap",
+      "sleep 600",
+    ],
+    { encoding: "utf8", cwd: "/tmp" },
+  );
+  const jobId = out.trim().split(";")[0] ?? "";
+  assert.match(jobId, /^\d+$/);
+  await until(() => allJobs().find((j) => j.jobId === jobId)?.state === "RUNNING", 60_000, "bob's job runs");
+  return jobId;
+}
+
+export function cancelJob(jobId: string | undefined): void {
+  if (jobId !== undefined) execFileSync("scancel", [jobId]);
+}
+
+/**
+ * Waits until `check` holds. Slurm and the hub's monitor are outside processes that announce
+ * nothing to the test, so observing them takes polling: bounded by `timeoutMs`, every 250 ms.
+ */
+export async function until<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting until ${what}${last ? `: ${String(last)}` : ""}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Brings the test cluster up again (idempotent), e.g. after a suite stopped slurmctld. */
+export function slurmUp(): void {
+  execFileSync(join(REPO, "scripts/slurm-up.sh"), [], { stdio: "ignore" });
+}
+
+export interface ServerModel {
+  ready: boolean;
+  user_options: Record<string, unknown>;
+  slipway: { state: string; reason: string | null; status_unknown: string | null };
+}
+
+export function isServerModel(value: unknown): value is ServerModel {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    "slipway" in value &&
+    typeof value.slipway === "object" &&
+    value.slipway !== null &&
+    "state" in value.slipway
+  );
+}
+
+/** The server model as its owner sees it, validated. */
+export async function serverModelOf(
+  base: string,
+  token: string,
+  user: string,
+  server: string,
+): Promise<ServerModel> {
+  const res = await fetch(`${base}/hub/api/users/${user}/servers/${server}`, {
+    headers: { authorization: `token ${token}` },
+  });
+  const body: unknown = await res.json();
+  if (!isServerModel(body)) throw new Error(`not a server model: ${JSON.stringify(body)}`);
+  return body;
+}
