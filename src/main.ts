@@ -1,6 +1,4 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { request as httpRequest, type IncomingMessage } from "node:http";
+import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import pino, { type DestinationStream } from "pino";
@@ -12,10 +10,13 @@ import { loadOrCreateKey, SecretBox } from "./auth/secret-box.js";
 import { Totp } from "./auth/totp.js";
 import { identityPolicy } from "./config/policies.js";
 import type { Config } from "./config/schema.js";
-import { can, type Principal } from "./domain/principal.js";
+import { firstAdminGate } from "./bootstrap/first-admin-gate.js";
+import { hubIdFor } from "./bootstrap/hub-id.js";
+import { proxyAuthentication } from "./bootstrap/proxy-authentication.js";
+import { probeWith } from "./bootstrap/readiness-probe.js";
 import { buildApp } from "./http/app.js";
-import type { FirstAdminGate, HttpContext } from "./http/context.js";
-import { cookieNames, HUB_COOKIE_NAMES, readCookie } from "./http/cookies.js";
+import type { HttpContext } from "./http/context.js";
+import { cookieNames, HUB_COOKIE_NAMES } from "./http/cookies.js";
 import { detectJupyterCommand } from "./launchers/detect-jupyter-command.js";
 import { LocalLauncher } from "./launchers/local-launcher.js";
 import { NodeProcessRunner } from "./launchers/node-process-runner.js";
@@ -30,9 +31,8 @@ import type { Logger } from "./ports/logger.js";
 import type { ProcessRunner } from "./ports/process-runner.js";
 import { createFrontDoor, type FrontDoor } from "./proxy/front-door.js";
 import { Proxy } from "./proxy/proxy.js";
-import type { ProxyPrincipal } from "./proxy/types.js";
 import { IdentityService, type Randomness } from "./services/identity-service.js";
-import { ServersService, type ReadinessProbe } from "./services/servers-service.js";
+import { ServersService } from "./services/servers-service.js";
 import { SpawnOptions, type TargetConfig } from "./services/spawn-options.js";
 import { TokenService } from "./services/token-service.js";
 import { UsersService } from "./services/users-service.js";
@@ -84,98 +84,6 @@ function defaultHelperArgv(): string[] {
   return built
     ? [process.execPath, join(here, "helper/cli.js")]
     : [process.execPath, "--import", "tsx", join(here, "helper/cli.ts")];
-}
-
-/** The first-admin link: a secret whose hash sits in the data directory until it is used. */
-function firstAdminGate(
-  dataDir: string,
-  random: Randomness,
-  countUsers: () => Promise<number>,
-): FirstAdminGate & {
-  issue(): Promise<string>;
-} {
-  const file = join(dataDir, "first-admin.json");
-  const read = async (): Promise<{ hash: string; expiresAt: number } | undefined> => {
-    try {
-      const data: unknown = JSON.parse(await readFile(file, "utf8"));
-      if (
-        typeof data === "object" &&
-        data !== null &&
-        "hash" in data &&
-        "expiresAt" in data &&
-        typeof data.hash === "string" &&
-        typeof data.expiresAt === "number"
-      ) {
-        return { hash: data.hash, expiresAt: data.expiresAt };
-      }
-    } catch {
-      return undefined;
-    }
-    return undefined;
-  };
-  return {
-    async issue() {
-      const secret = random.token();
-      await writeFile(
-        file,
-        JSON.stringify({ hash: random.sha256(secret), expiresAt: Date.now() + 7 * 86_400_000 }),
-        {
-          mode: 0o600,
-        },
-      );
-      return secret;
-    },
-    async isOpen() {
-      const entry = await read();
-      return entry !== undefined && entry.expiresAt > Date.now() && (await countUsers()) === 0;
-    },
-    async consume(secret) {
-      const entry = await read();
-      if (!entry || entry.expiresAt <= Date.now() || random.sha256(secret) !== entry.hash) return false;
-      if ((await countUsers()) > 0) return false;
-      await rm(file, { force: true });
-      return true;
-    },
-  };
-}
-
-function probeWith(timeoutMs: number): ReadinessProbe {
-  return (target, baseUrl, token) =>
-    new Promise((done) => {
-      const req = httpRequest(
-        {
-          host: target.host,
-          port: target.port,
-          path: `${baseUrl}api/status`,
-          headers: { authorization: `token ${token}` },
-          timeout: timeoutMs,
-        },
-        (res: IncomingMessage) => {
-          res.resume();
-          done(res.statusCode === 200);
-        },
-      );
-      req.on("timeout", () => req.destroy());
-      req.on("error", () => done(false));
-      req.end();
-    });
-}
-
-/**
- * A stable id for this installation, kept in the data directory: it names the server folders in
- * users' homes, so two hubs (or a hub and its test suites) on one account never share one.
- */
-async function hubIdFor(dataDir: string): Promise<string> {
-  const file = join(dataDir, "hub-id");
-  try {
-    const existing = (await readFile(file, "utf8")).trim();
-    if (/^[a-z0-9]{4,32}$/.test(existing)) return existing;
-  } catch {
-    // first start: create it below
-  }
-  const id = randomBytes(6).toString("hex");
-  await writeFile(file, `${id}\n`, { mode: 0o600 });
-  return id;
 }
 
 /** The composition root: the only place that picks concrete implementations. */
@@ -240,38 +148,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     cacheTtlMs,
   });
 
-  // --- proxy authentication: synchronous when the credential is cached ------------------------
-  const proxyPrincipals = new WeakMap<Principal, ProxyPrincipal>();
-  const toProxy = (principal: Principal | null): ProxyPrincipal | null => {
-    if (!principal) return null;
-    let out = proxyPrincipals.get(principal);
-    if (!out) {
-      out = {
-        userName: principal.user.name,
-        admin: principal.user.admin,
-        via: principal.via,
-        sessionKey: principal.credentialKey,
-        // Owners reach their servers through the access:servers!user=<self> their role grants;
-        // a token narrowed below it (read-only, say) gets no access, as in JupyterHub.
-        mayAccess: (owner) => can(principal, "access:servers", owner),
-      };
-      proxyPrincipals.set(principal, out);
-    }
-    return out;
-  };
-  const proxyAuthenticate = (req: IncomingMessage) => {
-    const token = TokenService.fromHeader(req.headers.authorization);
-    if (token !== undefined) {
-      const resolved = tokens.resolve(token);
-      return resolved instanceof Promise ? resolved.then(toProxy) : toProxy(resolved);
-    }
-    const sessionId = readCookie(req.headers.cookie, cookies.session);
-    if (sessionId === undefined) return null;
-    const resolved = identity.resolveSession(sessionId);
-    const pick = (s: Awaited<typeof resolved>) =>
-      s && s.session.stage === "full" ? toProxy(s.principal) : null;
-    return resolved instanceof Promise ? resolved.then(pick) : pick(resolved);
-  };
+  const proxyAuthenticate = proxyAuthentication({ tokens, identity, sessionCookie: cookies.session });
 
   // The proxy and the servers service need each other; the proxy reaches it through this box.
   const late: { servers?: ServersService } = {};
