@@ -73,7 +73,7 @@ test: deps-test test-users slurm-up build
 	fi; \
 	echo "make test: all suites passed"
 
-bench: deps
+bench: build
 	node --import tsx bench/run.ts
 
 clean:

@@ -18,7 +18,32 @@ interface ServerModel {
   stopped: boolean;
   url: string;
   progress_url: string;
-  slipway: { state: string; reason: string | null; status_unknown: string | null };
+  slipway: { state: string; reason: string | null; target: string; status_unknown: string | null };
+}
+
+function isServerModel(value: unknown): value is ServerModel {
+  if (!isRecord(value) || typeof value["name"] !== "string" || typeof value["url"] !== "string") return false;
+  const s = value["slipway"];
+  return (
+    isRecord(s) &&
+    typeof s["state"] === "string" &&
+    typeof s["target"] === "string" &&
+    (s["reason"] === null || typeof s["reason"] === "string") &&
+    (s["status_unknown"] === null || typeof s["status_unknown"] === "string")
+  );
+}
+
+function parseServerModel(data: string): ServerModel | null {
+  try {
+    const value: unknown = JSON.parse(data);
+    return isServerModel(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 interface ApiError {
@@ -51,6 +76,10 @@ function serverPath(user: string, server: string): string {
     : `/hub/api/users/${u}/servers/${encodeURIComponent(server)}`;
 }
 
+function logPage(user: string, server: string): string {
+  return `/hub/log/${encodeURIComponent(user)}${server ? `/${encodeURIComponent(server)}` : ""}`;
+}
+
 function pendingPage(user: string, server: string): string {
   return `/hub/spawn-pending/${encodeURIComponent(user)}${server ? `/${encodeURIComponent(server)}` : ""}`;
 }
@@ -67,6 +96,17 @@ const WORDS: Record<string, string> = {
   stopped: "stopped",
   failed: "failed",
 };
+
+/** Names of the targets whose servers are batch jobs with a log (rendered by the home page). */
+function logTargets(): string[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(document.getElementById("servers")?.dataset["logTargets"] ?? "[]");
+  } catch {
+    return [];
+  }
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+}
 
 function updateRow(row: HTMLElement, model: ServerModel): void {
   const state = model.slipway.state;
@@ -87,6 +127,9 @@ function updateRow(row: HTMLElement, model: ServerModel): void {
   row
     .querySelector<HTMLElement>('[data-role="progress"]')
     ?.toggleAttribute("hidden", idle || state === "running");
+  row
+    .querySelector<HTMLElement>('[data-role="log"]')
+    ?.toggleAttribute("hidden", !logTargets().includes(model.slipway.target));
 }
 
 function rowFor(name: string): HTMLElement | null {
@@ -106,7 +149,8 @@ function newRow(model: ServerModel): HTMLElement {
       <button type="button" data-action="start" hidden>Start</button>
       <button type="button" data-action="stop" hidden>Stop</button>
       <button type="button" class="danger" data-action="delete">Delete</button>
-      <a data-role="progress" hidden>progress</a></td>`;
+      <a data-role="progress" hidden>progress</a>
+      <a data-role="log" hidden>log</a></td>`;
   const display = row.querySelector(".display");
   if (display) display.textContent = model.name;
   const code = row.querySelector("code");
@@ -115,6 +159,7 @@ function newRow(model: ServerModel): HTMLElement {
   row
     .querySelector<HTMLAnchorElement>('[data-role="progress"]')
     ?.setAttribute("href", pendingPage(me, model.name));
+  row.querySelector<HTMLAnchorElement>('[data-role="log"]')?.setAttribute("href", logPage(me, model.name));
   tbody?.appendChild(row);
   return row;
 }
@@ -126,8 +171,8 @@ function initHome(): void {
     if (status) status.textContent = "";
   });
   source.addEventListener("server", (event) => {
-    const model = JSON.parse((event as MessageEvent<string>).data) as ServerModel;
-    updateRow(rowFor(model.name) ?? newRow(model), model);
+    const model = parseServerModel((event as MessageEvent<string>).data);
+    if (model) updateRow(rowFor(model.name) ?? newRow(model), model);
   });
   source.addEventListener("deleted", (event) => {
     const data = JSON.parse((event as MessageEvent<string>).data) as { name: string };
@@ -186,17 +231,110 @@ function initHome(): void {
 
 // --- spawn form ------------------------------------------------------------------------------
 
+interface FieldBound {
+  min: number;
+  max: number;
+  def: number;
+}
+
+interface PartitionModel {
+  name: string;
+  gpus: FieldBound;
+  cpus: FieldBound;
+  memory: FieldBound;
+  runtime: FieldBound;
+}
+
+const NUMBER_FIELDS = ["gpus", "cpus", "memory", "runtime"] as const;
+
+function boundOf(value: unknown): FieldBound | null {
+  if (!isRecord(value)) return null;
+  const { min, max, def } = value;
+  return typeof min === "number" && typeof max === "number" && typeof def === "number"
+    ? { min, max, def }
+    : null;
+}
+
+/** The partition limits the page rendered into `data-model`; anything malformed is dropped. */
+function partitionModels(raw: string | undefined): PartitionModel[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(raw ?? "null");
+  } catch {
+    return [];
+  }
+  if (!isRecord(data) || !Array.isArray(data["partitions"])) return [];
+  const out: PartitionModel[] = [];
+  for (const p of data["partitions"]) {
+    if (!isRecord(p) || typeof p["name"] !== "string") continue;
+    const gpus = boundOf(p["gpus"]);
+    const cpus = boundOf(p["cpus"]);
+    const memory = boundOf(p["memory"]);
+    const runtime = boundOf(p["runtime"]);
+    if (gpus && cpus && memory && runtime) out.push({ name: p["name"], gpus, cpus, memory, runtime });
+  }
+  return out;
+}
+
+/** Shows the GPU field only where the partition has GPUs, and bounds every number by it. */
+function applyPartition(fields: HTMLFieldSetElement, partitions: readonly PartitionModel[]): void {
+  const select = fields.querySelector<HTMLSelectElement>('select[name="partition"]');
+  const p = partitions.find((c) => c.name === select?.value);
+  if (!p) return;
+  for (const name of NUMBER_FIELDS) {
+    const bound = p[name];
+    const label = fields.querySelector<HTMLElement>(`[data-field="${name}"]`);
+    const input = label?.querySelector<HTMLInputElement>("input");
+    if (!label || !input) continue;
+    const absent = bound.max < bound.min || (name === "gpus" && bound.max === 0);
+    label.hidden = absent;
+    input.disabled = absent;
+    input.min = String(bound.min);
+    input.max = String(bound.max);
+    const current = /^\d+$/.test(input.value) ? Number(input.value) : bound.def;
+    input.value = String(Math.min(Math.max(current, bound.min), bound.max));
+    const limit = label.querySelector<HTMLElement>('[data-role="limit"]');
+    if (limit) limit.textContent = limit.textContent.replace(/\d+$/, String(bound.max));
+  }
+}
+
 function initSpawn(): void {
   const form = document.getElementById("spawn-form") as HTMLFormElement | null;
   if (!form) return;
+  const targetFields = [...form.querySelectorAll<HTMLFieldSetElement>("fieldset[data-target-fields]")];
+  // Only the chosen target's fieldset is enabled, so only its values are submitted.
+  const showTarget = () => {
+    const chosen = form.querySelector<HTMLInputElement>('input[name="target"]:checked')?.value;
+    for (const fields of targetFields) {
+      const active = fields.dataset["targetFields"] === chosen;
+      fields.hidden = !active;
+      fields.disabled = !active;
+    }
+  };
+  for (const fields of targetFields) {
+    const partitions = partitionModels(fields.dataset["model"]);
+    fields
+      .querySelector('select[name="partition"]')
+      ?.addEventListener("change", () => applyPartition(fields, partitions));
+  }
+  form.addEventListener("change", (event) => {
+    if (event.target instanceof HTMLInputElement && event.target.name === "target") showTarget();
+  });
+  showTarget();
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const user = form.dataset["user"] ?? me;
     const server = form.dataset["server"] ?? "";
-    const options: Record<string, string> = {};
-    for (const [key, value] of new FormData(form)) options[key] = String(value);
+    // The API takes numbers as JSON numbers; anything else goes as typed and is refused there.
+    const options: Record<string, string | number> = {};
+    for (const [key, value] of new FormData(form)) {
+      const text = String(value);
+      const numeric = (NUMBER_FIELDS as readonly string[]).includes(key) && /^\d{1,9}$/.test(text);
+      options[key] = numeric ? Number(text) : text;
+    }
     const error = document.getElementById("spawn-error");
     void (async () => {
+      if (error) error.textContent = "";
       const res = await api("POST", serverPath(user, server), options);
       if (res.status === 201 || res.status === 202) {
         window.location.assign(pendingPage(user, server));
@@ -223,6 +361,28 @@ function initPending(): void {
   const bar = document.getElementById("progress-bar") as HTMLProgressElement | null;
   const log = document.getElementById("progress-log");
   const error = document.getElementById("progress-error");
+  const user = section.dataset["user"] ?? me;
+  const server = section.dataset["server"] ?? "";
+  // The queue's own story (Slurm's pending reason, the job id, an unreachable scheduler) comes
+  // with the server's model, not with the progress events.
+  const changes = new EventSource(`/hub/api/users/${encodeURIComponent(user)}/events`);
+  changes.addEventListener("server", (event) => {
+    const model = parseServerModel((event as MessageEvent<string>).data);
+    if (!model || model.name !== server) return;
+    const state = document.getElementById("pending-state");
+    if (state) {
+      state.textContent = WORDS[model.slipway.state] ?? model.slipway.state;
+      state.className = `badge ${model.slipway.state}`;
+    }
+    const reason = document.getElementById("pending-reason");
+    if (reason) reason.textContent = model.slipway.state === "running" ? "" : (model.slipway.reason ?? "");
+    const unknown = document.getElementById("pending-unknown");
+    if (unknown) {
+      unknown.hidden = model.slipway.status_unknown === null;
+      const detail = unknown.querySelector('[data-role="detail"]');
+      if (detail) detail.textContent = model.slipway.status_unknown ?? "";
+    }
+  });
   const source = new EventSource(section.dataset["progressUrl"] ?? "");
   source.onmessage = (event: MessageEvent<string>) => {
     const data = JSON.parse(event.data) as ProgressEvent;
@@ -234,6 +394,7 @@ function initPending(): void {
     }
     if (data.ready) {
       source.close();
+      changes.close();
       window.location.assign(data.url ?? section.dataset["url"] ?? "/hub/home");
     } else if (data.failed) {
       source.close();
@@ -242,10 +403,7 @@ function initPending(): void {
   };
   document.getElementById("cancel")?.addEventListener("click", () => {
     void (async () => {
-      const res = await api(
-        "DELETE",
-        serverPath(section.dataset["user"] ?? me, section.dataset["server"] ?? ""),
-      );
+      const res = await api("DELETE", serverPath(user, server));
       if (res.ok) window.location.assign("/hub/home");
       else if (error) error.textContent = await errorText(res);
     })();

@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { cpus, totalmem, release } from "node:os";
@@ -7,21 +7,15 @@ import { chp5Version } from "./install.js";
 import { CHP4_BIN, DEBIAN_NODE_PATH, REPO, SYSTEM_PYTHON } from "./paths.js";
 
 function out(command: string, args: readonly string[], env?: NodeJS.ProcessEnv): string {
-  try {
-    return (
-      execFileSync(command, args, {
-        encoding: "utf8",
-        env: env ?? process.env,
-        stdio: ["ignore", "pipe", "pipe"],
-      })
-        .trim()
-        .split("\n")[0]
-        ?.trim() ?? ""
-    );
-  } catch (err) {
-    const stderr = err instanceof Error && "stderr" in err ? String(err.stderr).trim() : "";
-    return stderr.split("\n")[0] ?? "";
-  }
+  // Some tools (wrk) print their version and exit non-zero: take the first line printed either way.
+  const r = spawnSync(command, args, { encoding: "utf8", env: env ?? process.env });
+  const text = `${r.stdout ?? ""}\n${r.stderr ?? ""}`;
+  return (
+    text
+      .split("\n")
+      .map((l) => l.trim())
+      .find((l) => l !== "") ?? ""
+  );
 }
 
 function readText(path: string): string {

@@ -131,7 +131,7 @@ export const coldStart: Scenario = {
       }
     }
     ctx.note(
-      "cold-start: JupyterHub's figures include the CHP it starts (CPU and RSS of its process tree); " +
+      "JupyterHub's figures include the CHP it starts (CPU and RSS of its process tree); " +
         "JupyterHub's token is a service token from its config, Slipway's data directory starts empty.",
     );
   },

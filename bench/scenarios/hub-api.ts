@@ -192,7 +192,7 @@ export const hubApi: Scenario = {
       });
     }
     ctx.note(
-      `hub-api: JupyterHub gets its first 200 users through its API and the rest of the ${manyUsers} straight into ` +
+      `JupyterHub gets its first 200 users through its API and the rest of the ${manyUsers} straight into ` +
         "its SQLite database (its API takes about 19 s per 1,000 users here); Slipway gets all of them through its API.",
     );
   },

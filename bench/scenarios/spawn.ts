@@ -202,7 +202,7 @@ export const spawnLatency: Scenario = {
       });
     }
     ctx.note(
-      "spawn: the clock runs from the start request to the first 200 from /user/<name>/api/status through the " +
+      "The clock runs from the start request to the first 200 from /user/<name>/api/status through the " +
         "hub's public port; polling starts when the POST answers (both hubs answer once the server is up, or " +
         "with 202 after their slow-spawn wait), every 10 ms for one user and every 100 ms for many. " +
         "Hub CPU covers the hub process (and JupyterHub's CHP), not short-lived helpers.",

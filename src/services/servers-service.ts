@@ -557,19 +557,23 @@ export class ServersService {
 
   async #applyPoll(server: Server, state: JsonObject, result: PollResult): Promise<void> {
     switch (result.status) {
-      case "unknown":
+      case "unknown": {
         // Unknown is not dead (invariant 2): keep the server and its route, say so, retry later.
+        const wasKnown = !this.#unknown.has(server.id);
         this.#unknown.set(server.id, result.reason);
+        // Pages show "status unknown" live (server events), so say when it starts and ends.
+        if (wasKnown) await this.#publish(server.id);
         return;
+      }
       case "pending":
-        this.#unknown.delete(server.id);
+        await this.#statusKnown(server.id);
         if (result.detail !== undefined && result.detail !== server.reason) {
           await this.#store.servers.update(server.id, { reason: result.detail.slice(0, 2000) });
           await this.#publish(server.id);
         }
         return;
       case "gone": {
-        this.#unknown.delete(server.id);
+        await this.#statusKnown(server.id);
         if (result.cancel) {
           const launcher = this.#launchers.get(server.target);
           // If the cancel fails, the job is still there: try again next time.
@@ -593,7 +597,7 @@ export class ServersService {
         return;
       }
       case "running": {
-        this.#unknown.delete(server.id);
+        await this.#statusKnown(server.id);
         const target =
           result.target ??
           (server.host && server.port ? { host: server.host, port: server.port } : undefined);
@@ -718,6 +722,10 @@ export class ServersService {
       message: message.slice(0, 2000),
     });
     await this.#publish(server.id);
+  }
+
+  async #statusKnown(id: number): Promise<void> {
+    if (this.#unknown.delete(id)) await this.#publish(id);
   }
 
   async #publish(id: number): Promise<void> {

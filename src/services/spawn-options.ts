@@ -207,6 +207,15 @@ export class SpawnOptions {
     };
   }
 
+  /** The targets that run servers as batch jobs, which keep a log for their owner. */
+  batchTargets(): string[] {
+    return this.#targets.filter((t) => t.type === "slurm").map((t) => t.name);
+  }
+
+  isBatchTarget(name: string): boolean {
+    return this.batchTargets().includes(name);
+  }
+
   /** The partition choice a validated launch names, for the launcher's queue limit. */
   async partitionOf(
     userName: string,

@@ -4,10 +4,13 @@ import { SlipwayError } from "../../domain/errors.js";
 import { can, type Principal } from "../../domain/principal.js";
 import { serverPrefix } from "../../domain/names.js";
 import type { Server, User } from "../../domain/types.js";
-import { noStore, resolvePrincipal, targetUser, type HttpContext } from "../context.js";
+import { noStore, requireScope, resolvePrincipal, targetUser, type HttpContext } from "../context.js";
 import { html } from "../html.js";
 import { serverModel } from "../presenters.js";
 import { page } from "./layout.js";
+import { spawnFormFields } from "./spawn-form.js";
+
+const LOG_LINES = 200;
 
 const STATE_WORDS: Record<Server["state"], string> = {
   requested: "requested",
@@ -33,15 +36,22 @@ async function requirePageUser(
   return undefined;
 }
 
-function serverRow(server: Server) {
-  const model = serverModel(server);
+/** The page with the last lines of a batch job's output. */
+function logPage(server: Pick<Server, "userName" | "name">): string {
+  return `/hub/log/${server.userName}${server.name ? `/${server.name}` : ""}`;
+}
+
+function serverRow(server: Server, unknownReason: string | undefined, hasLog: boolean) {
+  const model = serverModel(server, unknownReason);
   const label = server.name === "" ? "Default server" : server.displayName || server.name;
   return html`<tr data-server="${server.name}" data-state="${server.state}" data-url="${model.url}">
     <td class="name">
       <span class="display">${label}</span> ${server.name ? html`<code>${server.name}</code>` : ""}
     </td>
     <td class="state">
-      <span class="badge ${server.state}" data-role="state">${STATE_WORDS[server.state]}</span>
+      <span class="badge ${server.state}" data-role="state"
+        >${STATE_WORDS[server.state]}${unknownReason ? " (status unknown)" : ""}</span
+      >
       <span class="reason" data-role="reason"
         >${server.reason && server.state !== "running" ? server.reason : ""}</span
       >
@@ -75,6 +85,7 @@ function serverRow(server: Server) {
         ${server.state === "running" || server.state === "stopped" || server.state === "failed" ? html`hidden` : ""}
         >progress</a
       >
+      <a href="${logPage(server)}" data-role="log" ${hasLog ? "" : html`hidden`}>log</a>
     </td>
   </tr>`;
 }
@@ -126,7 +137,11 @@ export function registerUserPages(app: FastifyInstance, ctx: HttpContext): void 
       body: html`<section class="card">
         <h1>Your servers</h1>
         <p class="status-line" id="stream-status" role="status"></p>
-        <table class="servers" id="servers">
+        <table
+          class="servers"
+          id="servers"
+          data-log-targets="${JSON.stringify(ctx.spawnOptions.batchTargets())}"
+        >
           <thead>
             <tr>
               <th>Server</th>
@@ -135,7 +150,9 @@ export function registerUserPages(app: FastifyInstance, ctx: HttpContext): void 
             </tr>
           </thead>
           <tbody>
-            ${rows.map((s) => serverRow(s))}
+            ${rows.map((s) =>
+              serverRow(s, ctx.servers.unknownReason(s.id), ctx.spawnOptions.isBatchTarget(s.target)),
+            )}
           </tbody>
         </table>
         <form id="new-server" class="new-server">
@@ -160,12 +177,10 @@ export function registerUserPages(app: FastifyInstance, ctx: HttpContext): void 
     const owner = await targetUser(ctx, principal, request.params.user ?? principal.user.name);
     const name = request.params.server ?? "";
     const model = await ctx.spawnOptions.model(owner);
-    const query = z.object({ target: z.string().optional() }).loose().safeParse(request.query);
     const current = await ctx.servers.find(owner, name);
-    const preferred = query.success ? query.data.target : undefined;
-    const lastTarget =
-      typeof current?.userOptions["target"] === "string" ? current.userOptions["target"] : undefined;
-    const selected = preferred ?? lastTarget ?? model.defaultTarget;
+    // Repeated parameters arrive as arrays; only single values are suggestions.
+    const query = z.record(z.string(), z.unknown()).safeParse(request.query);
+    const suggested = query.success ? query.data : {};
     noStore(reply);
     reply.type("text/html; charset=utf-8");
     return page({
@@ -176,21 +191,7 @@ export function registerUserPages(app: FastifyInstance, ctx: HttpContext): void 
       body: html`<section class="card narrow">
         <h1>Start ${name ? html`<code>${name}</code>` : "your server"}</h1>
         <form id="spawn-form" data-user="${owner.name}" data-server="${name}">
-          <fieldset>
-            <legend>Where to run</legend>
-            ${model.targets.map(
-              (t) =>
-                html`<label class="choice"
-                  ><input
-                    type="radio"
-                    name="target"
-                    value="${t.name}"
-                    ${t.name === selected ? html`checked` : ""}
-                  />
-                  <strong>${t.displayName}</strong> <span class="muted">${t.description}</span></label
-                >`,
-            )}
-          </fieldset>
+          ${spawnFormFields(model, suggested, current?.userOptions ?? {})}
           <button type="submit">Start</button>
           <p class="error" role="alert" id="spawn-error"></p>
         </form>
@@ -211,7 +212,9 @@ export function registerUserPages(app: FastifyInstance, ctx: HttpContext): void 
     const name = request.params.server ?? "";
     const server = await ctx.servers.find(owner, name);
     if (!server) throw new SlipwayError("server_not_found");
-    const model = serverModel(server);
+    const unknown = ctx.servers.unknownReason(server.id);
+    const model = serverModel(server, unknown);
+    const hasLog = ctx.spawnOptions.isBatchTarget(server.target);
     noStore(reply);
     reply.type("text/html; charset=utf-8");
     return page({
@@ -228,15 +231,67 @@ export function registerUserPages(app: FastifyInstance, ctx: HttpContext): void 
         data-server="${name}"
       >
         <h1>Starting ${name ? html`<code>${name}</code>` : "your server"}</h1>
+        <p class="status-line" role="status">
+          <span class="badge ${server.state}" id="pending-state">${STATE_WORDS[server.state]}</span>
+          <span class="reason" id="pending-reason">${server.state === "running" ? "" : server.reason}</span>
+        </p>
+        <p class="warning" id="pending-unknown" role="status" ${unknown ? "" : html`hidden`}>
+          The scheduler does not answer, so this server's status is unknown; nothing is cancelled meanwhile.
+          <span data-role="detail">${unknown}</span>
+        </p>
         <progress id="progress-bar" max="100" value="0"></progress>
         <ol id="progress-log" class="log"></ol>
         <p class="error" role="alert" id="progress-error"></p>
-        <p><button type="button" id="cancel">Cancel</button> <a href="/hub/home">Back to your servers</a></p>
+        <p>
+          <button type="button" id="cancel">Cancel</button>
+          ${hasLog ? html`<a href="${logPage(server)}" id="log-link">Log</a>` : ""}
+          <a href="/hub/home">Back to your servers</a>
+        </p>
       </section>`,
     });
   };
   app.get("/hub/spawn-pending/:user", pendingPage);
   app.get("/hub/spawn-pending/:user/:server", pendingPage);
+
+  const jobLogPage = async (
+    request: FastifyRequest<{ Params: { user: string; server?: string } }>,
+    reply: FastifyReply,
+  ) => {
+    const principal = await requirePageUser(ctx, request, reply);
+    if (!principal) return reply;
+    const owner = await targetUser(ctx, principal, request.params.user);
+    requireScope(principal, "read:servers", owner.name);
+    const name = request.params.server ?? "";
+    const server = await ctx.servers.find(owner, name);
+    if (!server) throw new SlipwayError("server_not_found");
+    let text: string;
+    let failure: string | null = null;
+    try {
+      text = await ctx.servers.logTail(owner, name, LOG_LINES);
+    } catch (err) {
+      text = "";
+      failure = `The log cannot be read now: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    noStore(reply);
+    reply.type("text/html; charset=utf-8");
+    return page({
+      title: "Server log",
+      user: principal.user,
+      xsrf: principal.xsrfToken,
+      script: "log",
+      body: html`<section class="card">
+        <h1>Log of ${name ? html`<code>${name}</code>` : "your server"}</h1>
+        <p class="muted">
+          The last ${LOG_LINES} lines of the job's output, as of this page's loading.
+          <a href="${logPage(server)}">Reload</a> · <a href="/hub/home">Back to your servers</a>
+        </p>
+        ${failure ? html`<p class="error" role="alert">${failure}</p>` : ""}
+        <pre class="job-log" id="job-log">${text || (failure ? "" : "(the log is empty)")}</pre>
+      </section>`,
+    });
+  };
+  app.get("/hub/log/:user", jobLogPage);
+  app.get("/hub/log/:user/:server", jobLogPage);
 
   // JupyterHub's "server not running" URL: the proxy sends stopped-server visits here.
   app.get("/hub/user/*", async (request, reply) => {

@@ -1,0 +1,32 @@
+import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, it } from "node:test";
+import { loadConfig } from "./load-config.js";
+
+const examplesDir = fileURLToPath(new URL("../../examples/", import.meta.url));
+const examples = readdirSync(examplesDir).filter((f) => f.endsWith(".yaml"));
+
+describe("the example configurations", () => {
+  it("exist", () => {
+    assert.ok(examples.length > 0, `no *.yaml under ${examplesDir}`);
+  });
+
+  for (const file of examples) {
+    it(`accepts examples/${file} as a valid configuration`, async () => {
+      const result = await loadConfig(examplesDir + file);
+      assert.deepEqual(result.ok ? [] : result.errors, []);
+    });
+  }
+
+  it("configures the test cluster's partitions in examples/slurm.yaml, with a local fallback", async () => {
+    const result = await loadConfig(`${examplesDir}slurm.yaml`);
+    assert.ok(result.ok);
+    const lab = result.config.servers.targets["lab"];
+    assert.equal(lab?.type, "slurm");
+    if (lab?.type !== "slurm") return;
+    assert.deepEqual(Object.keys(lab.partitions).sort(), ["debug", "gpu"]);
+    assert.equal(lab.localFallback, "local");
+    assert.equal(result.config.servers.runAs, "user");
+  });
+});
