@@ -18,7 +18,14 @@ interface ServerModel {
   stopped: boolean;
   url: string;
   progress_url: string;
-  slipway: { state: string; reason: string | null; target: string; status_unknown: string | null };
+  slipway: {
+    state: string;
+    reason: string | null;
+    target: string;
+    status_unknown: string | null;
+    /** When the scheduler ends the running server (its job's time limit); null when none. */
+    ends_at?: string | null;
+  };
 }
 
 function isServerModel(value: unknown): value is ServerModel {
@@ -29,7 +36,8 @@ function isServerModel(value: unknown): value is ServerModel {
     typeof s["state"] === "string" &&
     typeof s["target"] === "string" &&
     (s["reason"] === null || typeof s["reason"] === "string") &&
-    (s["status_unknown"] === null || typeof s["status_unknown"] === "string")
+    (s["status_unknown"] === null || typeof s["status_unknown"] === "string") &&
+    (s["ends_at"] === undefined || s["ends_at"] === null || typeof s["ends_at"] === "string")
   );
 }
 
@@ -111,6 +119,8 @@ function logTargets(): string[] {
 function updateRow(row: HTMLElement, model: ServerModel): void {
   const state = model.slipway.state;
   row.dataset["state"] = state;
+  row.dataset["target"] = model.slipway.target;
+  row.dataset["endsAt"] = model.slipway.ends_at ?? "";
   const badge = row.querySelector<HTMLElement>('[data-role="state"]');
   if (badge) {
     badge.textContent = model.slipway.status_unknown
@@ -144,7 +154,8 @@ function newRow(model: ServerModel): HTMLElement {
   const row = document.createElement("tr");
   row.dataset["server"] = model.name;
   row.innerHTML = `<td class="name"><span class="display"></span> <code></code></td>
-    <td class="state"><span class="badge" data-role="state"></span> <span class="reason" data-role="reason"></span></td>
+    <td class="state"><span class="badge" data-role="state"></span> <span class="reason" data-role="reason"></span>
+      <span class="remaining" data-role="remaining" hidden></span></td>
     <td class="actions"><a class="button open" data-role="open" hidden>Open</a>
       <button type="button" data-action="start" hidden>Start</button>
       <button type="button" data-action="stop" hidden>Stop</button>
@@ -164,7 +175,125 @@ function newRow(model: ServerModel): HTMLElement {
   return row;
 }
 
+// --- time limits ----------------------------------------------------------------------------
+
+/** A span of milliseconds in words: `45 s`, `12 min`, `2 h 05 min`. */
+function leftInWords(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 90) return `${seconds} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 90) return `${minutes} min`;
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
+}
+
+function clockTime(at: Date): string {
+  return at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+/** Per batch target, the seconds before a server's time limit at which to warn (rendered by the page). */
+function walltimeWarnings(): Map<string, number[]> {
+  let value: unknown;
+  try {
+    value = JSON.parse(document.getElementById("servers")?.dataset["walltimeWarnings"] ?? "{}");
+  } catch {
+    return new Map();
+  }
+  const out = new Map<string, number[]>();
+  if (!isRecord(value)) return out;
+  for (const [target, list] of Object.entries(value)) {
+    if (Array.isArray(list)) {
+      out.set(
+        target,
+        list.filter((v): v is number => typeof v === "number" && v > 0).sort((a, b) => b - a),
+      );
+    }
+  }
+  return out;
+}
+
+/** Warnings the user dismissed, by server, end time and threshold, kept for the tab's life. */
+function dismissed(key: string): boolean {
+  try {
+    return window.sessionStorage.getItem(`slipway-walltime:${key}`) !== null;
+  } catch {
+    return false;
+  }
+}
+
+function dismiss(key: string): void {
+  try {
+    window.sessionStorage.setItem(`slipway-walltime:${key}`, "1");
+  } catch {
+    // Without storage the warning may come back on reload; nothing worse.
+  }
+}
+
+function warningFor(name: string): HTMLElement | null {
+  for (const item of document.querySelectorAll<HTMLElement>("#walltime-warnings [data-server]")) {
+    if (item.dataset["server"] === name) return item;
+  }
+  return null;
+}
+
+/**
+ * Shows each running server's time left before its job's time limit, and warns once per
+ * threshold (e.g. 10 and 1 minutes before) that the cluster is about to end it.
+ */
+function tickTimeLimits(thresholds: Map<string, number[]>): void {
+  const now = Date.now();
+  for (const row of document.querySelectorAll<HTMLElement>("tr[data-server]")) {
+    const name = row.dataset["server"] ?? "";
+    const remaining = row.querySelector<HTMLElement>('[data-role="remaining"]');
+    const endsAt = Date.parse(row.dataset["endsAt"] ?? "");
+    const running = row.dataset["state"] === "running" && Number.isFinite(endsAt);
+    if (!running) {
+      remaining?.toggleAttribute("hidden", true);
+      warningFor(name)?.remove();
+      continue;
+    }
+    const left = endsAt - now;
+    const at = clockTime(new Date(endsAt));
+    if (remaining) {
+      remaining.hidden = false;
+      remaining.textContent = `ends at ${at} (${leftInWords(left)} left)`;
+    }
+    const list = thresholds.get(row.dataset["target"] ?? "") ?? [];
+    // The smallest threshold already reached is the one to announce.
+    const reached = list.filter((t) => left <= t * 1000).at(-1);
+    if (reached === undefined) {
+      warningFor(name)?.remove();
+      continue;
+    }
+    const key = `${name}|${endsAt}|${reached}`;
+    const item = warningFor(name);
+    if (item?.dataset["key"] === key) continue;
+    item?.remove();
+    if (dismissed(key)) continue;
+    // Announced once per threshold (role=alert); the countdown itself lives in the row.
+    const warning = document.createElement("p");
+    warning.className = "warning walltime";
+    warning.dataset["server"] = name;
+    warning.dataset["key"] = key;
+    const who = name === "" ? "Your server" : `Your server ${name}`;
+    const text = document.createElement("span");
+    text.textContent =
+      left > 0
+        ? `${who} reaches its time limit in ${leftInWords(left)}, at ${at}: the cluster will stop it then. Save your work. `
+        : `${who} has reached its time limit; the cluster is stopping it. `;
+    const close = document.createElement("button");
+    close.type = "button";
+    close.textContent = "Dismiss";
+    close.addEventListener("click", () => {
+      dismiss(key);
+      warning.remove();
+    });
+    warning.append(text, close);
+    document.getElementById("walltime-warnings")?.appendChild(warning);
+  }
+}
+
 function initHome(): void {
+  const thresholds = walltimeWarnings();
   const status = document.getElementById("stream-status");
   const source = new EventSource(`/hub/api/users/${encodeURIComponent(me)}/events`);
   source.addEventListener("hello", () => {
@@ -172,7 +301,10 @@ function initHome(): void {
   });
   source.addEventListener("server", (event) => {
     const model = parseServerModel((event as MessageEvent<string>).data);
-    if (model) updateRow(rowFor(model.name) ?? newRow(model), model);
+    if (model) {
+      updateRow(rowFor(model.name) ?? newRow(model), model);
+      tickTimeLimits(thresholds);
+    }
   });
   source.addEventListener("deleted", (event) => {
     const data = JSON.parse((event as MessageEvent<string>).data) as { name: string };
@@ -181,6 +313,8 @@ function initHome(): void {
   source.onerror = () => {
     if (status) status.textContent = "Live updates interrupted; reconnecting…";
   };
+  tickTimeLimits(thresholds);
+  window.setInterval(() => tickTimeLimits(thresholds), 1000);
 
   document.getElementById("servers")?.addEventListener("click", (event) => {
     const button = (event.target as HTMLElement).closest<HTMLButtonElement>("button[data-action]");

@@ -136,7 +136,9 @@ export const slurmTargetSchema = z.strictObject({
     .describe("Upper bound on runtime; a partition's own MaxTime lowers it."),
   pollInterval: seconds(10).describe("One batched squeue per interval covers every tracked job."),
   commandTimeout: seconds(30).describe("A Slurm command that takes longer counts as unknown."),
-  partitionCacheTtl: seconds(60).describe("How long partitions and users' groups are cached."),
+  partitionCacheTtl: seconds(60).describe(
+    "How long partitions and users' groups and Slurm accounts are cached.",
+  ),
   commands: z
     .strictObject({
       sbatch: absolutePath.default("/usr/bin/sbatch"),
@@ -145,6 +147,7 @@ export const slurmTargetSchema = z.strictObject({
       scancel: absolutePath.default("/usr/bin/scancel"),
       scontrol: absolutePath.default("/usr/bin/scontrol"),
       sinfo: absolutePath.default("/usr/bin/sinfo"),
+      sacctmgr: absolutePath.default("/usr/bin/sacctmgr"),
     })
     .prefault({}),
   python: absolutePath
@@ -168,6 +171,19 @@ export const slurmTargetSchema = z.strictObject({
     .string()
     .optional()
     .describe("A local target to offer when a server's queue limit is reached (none if unset)."),
+  walltimeWarnings: z
+    .array(
+      z
+        .number()
+        .int()
+        .min(1)
+        .max(7 * 24 * 3600),
+    )
+    .max(10)
+    .default([600, 60])
+    .describe(
+      "Seconds before a server's job reaches its time limit (walltime) at which its owner is warned on the hub's pages; [] for no warnings.",
+    ),
 });
 
 export const targetSchema = z.discriminatedUnion("type", [localTargetSchema, slurmTargetSchema]);

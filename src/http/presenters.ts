@@ -16,6 +16,19 @@ function pending(server: Server): "spawn" | "stop" | null {
   return null;
 }
 
+/**
+ * When the scheduler will end a running server (a batch job's time limit), as ISO time; null when
+ * there is no limit or the server does not run. Batch launchers keep it in their state as
+ * `endsAt` (epoch seconds) and refresh it while the job runs.
+ */
+function endsAt(server: Server): string | null {
+  if (server.state !== "running") return null;
+  const value = server.launcherState["endsAt"];
+  return typeof value === "number" && Number.isSafeInteger(value) && value > 0
+    ? new Date(value * 1000).toISOString()
+    : null;
+}
+
 /** `state` (the launcher's pid, job id, ...) is shown only to holders of `admin:server_state`, as in JupyterHub. */
 export function serverModel(server: Server, unknownReason?: string, includeState = false) {
   const url = serverPrefix(server.userName, server.name);
@@ -41,6 +54,7 @@ export function serverModel(server: Server, unknownReason?: string, includeState
       target: server.target,
       state_changed: iso(server.stateChangedAt),
       status_unknown: unknownReason ?? null,
+      ends_at: endsAt(server),
     },
   };
 }

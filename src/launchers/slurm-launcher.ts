@@ -13,13 +13,16 @@ import type { LaunchContext, LaunchResult, LaunchSpec, Launcher, PollResult } fr
 import type { JobLookup, JobStatusBatcher } from "../schedulers/slurm/job-status-batcher.js";
 import type { SchedulerMetrics, SlurmClient } from "../schedulers/slurm/slurm-client.js";
 import {
-  describeEnd,
   describePending,
   describeRunning,
   duration,
+  endingOf,
+  endingOfMissing,
   QUEUED_STATES,
   RUNNING_STATES,
+  type JobEnding,
 } from "../schedulers/slurm/slurm-job-state.js";
+import type { QueuedJob } from "../schedulers/slurm/slurm-parsers.js";
 import type { SlurmHelperClient } from "./slurm-helper-client.js";
 import { httpStatus } from "./http-status.js";
 
@@ -60,6 +63,8 @@ const stateSchema = z.object({
   partition: z.string(),
   submittedAt: z.int(),
   port: z.int().min(1).max(65535).optional(),
+  /** When Slurm ends the running job (its time limit), epoch seconds; absent when unlimited. */
+  endsAt: z.int().positive().optional(),
 });
 type SlurmState = z.infer<typeof stateSchema>;
 
@@ -71,7 +76,14 @@ function toJson(s: SlurmState): JsonObject {
     submittedAt: s.submittedAt,
   };
   if (s.port !== undefined) out["port"] = s.port;
+  if (s.endsAt !== undefined) out["endsAt"] = s.endsAt;
   return out;
+}
+
+/** When Slurm will end a running job: squeue's end time (start + limit), else now + time left. */
+function endOf(job: QueuedJob, now: number): number | undefined {
+  if (job.end !== null && job.end > now) return job.end;
+  return job.timeLeft !== null ? now + job.timeLeft : undefined;
 }
 
 const PROBE_TIMEOUT_MS = 5_000;
@@ -165,7 +177,8 @@ export class SlurmLauncher implements Launcher {
     }
   }
 
-  private async follow(spec: LaunchSpec, ctx: LaunchContext, state: SlurmState): Promise<LaunchResult> {
+  private async follow(spec: LaunchSpec, ctx: LaunchContext, submitted: SlurmState): Promise<LaunchResult> {
+    let state = submitted;
     let port: number | undefined;
     const reported = ctx.reportedPort?.().then((p) => {
       port = p;
@@ -200,6 +213,7 @@ export class SlurmLauncher implements Launcher {
           this.options.metrics.queueWait(Math.max(0, (lookup.job.start ?? now) - state.submittedAt));
         }
         host = lookup.job.batchHost ?? undefined;
+        state = { ...state, endsAt: endOf(lookup.job, now) };
         await ctx.phase?.("starting", describeRunning(lookup.job));
       } else {
         throw await this.ended(spec.userName, state, lookup);
@@ -254,25 +268,12 @@ export class SlurmLauncher implements Launcher {
     return (await this.ending(userName, state, lookup)).reason;
   }
 
-  /** How a job that left the queue ended, and whether that is a failure (only COMPLETED or a cancel is not). */
-  private async ending(
-    userName: string,
-    state: SlurmState,
-    lookup: JobLookup,
-  ): Promise<{ reason: string; failed: boolean }> {
-    if (lookup.kind === "queue" || lookup.kind === "accounting")
-      return {
-        reason: describeEnd(lookup.job.jobId, lookup.job),
-        failed: !/^(COMPLETED|CANCELLED)/.test(lookup.job.state),
-      };
-    if (lookup.kind === "missing" && !lookup.accounting) {
-      const exit = await this.exitCode(userName, state);
-      return exit === undefined
-        ? {
-            reason: `Job ${state.jobId} left the queue; the cluster keeps no accounting to say how it ended.`,
-            failed: false,
-          }
-        : { reason: `Job ${state.jobId} ended; the server exited with code ${exit}.`, failed: exit !== 0 };
+  /** How a job that left the queue ended, and whether that is a failure. */
+  private async ending(userName: string, state: SlurmState, lookup: JobLookup): Promise<JobEnding> {
+    if (lookup.kind === "queue" || lookup.kind === "accounting") return endingOf(lookup.job);
+    if (lookup.kind === "missing") {
+      const exit = lookup.accounting ? undefined : await this.exitCode(userName, state);
+      return endingOfMissing(state.jobId, lookup.accounting, exit);
     }
     return { reason: `Job ${state.jobId} is no longer known to Slurm.`, failed: false };
   }
@@ -312,7 +313,13 @@ export class SlurmLauncher implements Launcher {
       if (host === null || state.port === undefined) {
         return { status: "pending", detail: describeRunning(lookup.job) };
       }
-      return { status: "running", target: { host, port: state.port } };
+      // The time limit can change while the job runs (`scontrol update TimeLimit=`).
+      const endsAt = endOf(lookup.job, now);
+      return {
+        status: "running",
+        target: { host, port: state.port },
+        ...(endsAt !== state.endsAt ? { state: toJson({ ...state, endsAt }) } : {}),
+      };
     }
     const { reason, failed } = await this.ending(userName, state, lookup);
     return { status: "gone", reason, failed };

@@ -37,6 +37,8 @@ export interface SlurmTargetConfig {
   /** A local target offered when the queue limit is reached. */
   readonly localFallback: string | undefined;
   readonly partitions: PartitionSource;
+  /** Seconds before a server's time limit at which its owner is warned. */
+  readonly walltimeWarnings: readonly number[];
 }
 
 export type TargetConfig = LocalTargetDescription | SlurmTargetConfig;
@@ -214,6 +216,13 @@ export class SpawnOptions {
 
   isBatchTarget(name: string): boolean {
     return this.batchTargets().includes(name);
+  }
+
+  /** Per batch target, the seconds before a server's time limit at which its owner is warned. */
+  walltimeWarnings(): Record<string, readonly number[]> {
+    const out: Record<string, readonly number[]> = {};
+    for (const t of this.#targets) if (t.type === "slurm") out[t.name] = t.walltimeWarnings;
+    return out;
   }
 
   /** The partition choice a validated launch names, for the launcher's queue limit. */

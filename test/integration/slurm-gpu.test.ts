@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { addUser, apiToken, firstAdmin, type SignedIn } from "../support/accounts.js";
 import { executeOnKernel } from "../support/jupyter-kernel.js";
+import { hubJobs, until } from "../support/slurm-cluster.js";
 import { removeDir, startTestHub, type TestHub } from "../support/test-hub.js";
 
 const stage = process.env["SLIPWAY_TEST_STAGE_DIR"];
@@ -20,7 +21,7 @@ if (!enabled && process.env["CI"]) {
 interface ServerModel {
   ready: boolean;
   user_options: Record<string, unknown>;
-  slipway: { state: string; reason: string | null; status_unknown: string | null };
+  slipway: { state: string; reason: string | null; status_unknown: string | null; ends_at: string | null };
   state: { jobId?: string };
 }
 
@@ -167,6 +168,27 @@ describe("Slurm servers on the test cluster", { skip: reason ?? false, timeout: 
     assert.equal(res.status, 200);
     const body = (await res.json()) as { log: string };
     assert.equal(typeof body.log, "string");
+  });
+
+  it("says when the job's time limit ends the server, and follows a limit changed on the cluster", async () => {
+    const modelNow = async () =>
+      (await (await as(aliceToken, "GET", "/hub/api/users/alice/servers/gpu")).json()) as ServerModel;
+    const endsAt = Date.parse((await modelNow()).slipway.ends_at ?? "");
+    assert.ok(Number.isFinite(endsAt), "a running Slurm server has an end time");
+    const left = (endsAt - Date.now()) / 60_000;
+    assert.ok(left > 25 && left <= 30, `about the 30 minutes asked for, not ${left.toFixed(1)}`);
+    const job = hubJobs(hub.dataDir).find((j) => j.state === "RUNNING" && j.user === "alice");
+    assert.ok(job, "alice's job runs");
+    execFileSync("scontrol", ["update", `JobId=${job.jobId}`, "TimeLimit=45"]);
+    const moved = await until(
+      async () => {
+        const later = Date.parse((await modelNow()).slipway.ends_at ?? "");
+        return Math.round((later - endsAt) / 60_000) === 15 ? later : undefined;
+      },
+      30_000,
+      "the end time follows the new limit",
+    );
+    assert.ok(moved > endsAt);
   });
 
   it("refuses a second port report and any body but {port}", async () => {

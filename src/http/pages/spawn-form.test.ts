@@ -59,6 +59,20 @@ describe("the spawn form", () => {
     assert.ok(!out.includes("<cluster>"));
   });
 
+  it("selects the cluster that offers a partition the spawn URL names, even without a target", () => {
+    const out = spawnFormFields(model, { partition: "gpu", gpus: "2" }, {}).value;
+    assert.match(out, /value="lab"\s+checked/);
+    assert.match(out, /<option value="gpu"\s+selected/);
+    assert.match(out, /name="gpus"[^>]*value="2"/);
+  });
+
+  it("ignores a target, partition and numbers the user may not have, and keeps the defaults", () => {
+    const out = spawnFormFields(model, { target: "elsewhere", partition: "secret", cpus: "-1" }, {}).value;
+    assert.match(out, /value="local"\s+checked/);
+    assert.match(out, /data-target-fields="lab"[^>]*hidden disabled/);
+    assert.ok(!out.includes("secret") && !out.includes("elsewhere"));
+  });
+
   it("keeps the plain local form when the local target is chosen: the Slurm fields are disabled", () => {
     const out = spawnFormFields(model, {}, {}).value;
     assert.match(out, /value="local"\s+checked/);

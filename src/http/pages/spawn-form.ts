@@ -173,7 +173,11 @@ function offerable(t: TargetDescription): boolean {
  */
 export function spawnFormFields(model: SpawnFormModel, query: Suggestion, last: JsonObject): Html {
   const known = (v: unknown): v is string => typeof v === "string" && model.targets.some((t) => t.name === v);
-  const candidates = [query["target"], last["target"], model.defaultTarget].filter(known);
+  // A spawn URL may name only a partition: the cluster that offers it is then the target.
+  const byPartition = model.targets.find(
+    (t) => t.type === "slurm" && t.partitions.some((p) => p.name === query["partition"]),
+  )?.name;
+  const candidates = [query["target"], byPartition, last["target"], model.defaultTarget].filter(known);
   const selected =
     candidates.find((name) => model.targets.some((t) => t.name === name && offerable(t))) ?? candidates[0];
   return html`<fieldset>

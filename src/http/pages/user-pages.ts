@@ -44,7 +44,14 @@ function logPage(server: Pick<Server, "userName" | "name">): string {
 function serverRow(server: Server, unknownReason: string | undefined, hasLog: boolean) {
   const model = serverModel(server, unknownReason);
   const label = server.name === "" ? "Default server" : server.displayName || server.name;
-  return html`<tr data-server="${server.name}" data-state="${server.state}" data-url="${model.url}">
+  const endsAt = model.slipway.ends_at;
+  return html`<tr
+    data-server="${server.name}"
+    data-state="${server.state}"
+    data-url="${model.url}"
+    data-target="${server.target}"
+    data-ends-at="${endsAt ?? ""}"
+  >
     <td class="name">
       <span class="display">${label}</span> ${server.name ? html`<code>${server.name}</code>` : ""}
     </td>
@@ -54,6 +61,9 @@ function serverRow(server: Server, unknownReason: string | undefined, hasLog: bo
       >
       <span class="reason" data-role="reason"
         >${server.reason && server.state !== "running" ? server.reason : ""}</span
+      >
+      <span class="remaining" data-role="remaining" ${endsAt ? "" : html`hidden`}
+        >${endsAt ? html`ends at <time datetime="${endsAt}">${endsAt}</time>` : ""}</span
       >
     </td>
     <td class="actions">
@@ -137,10 +147,12 @@ export function registerUserPages(app: FastifyInstance, ctx: HttpContext): void 
       body: html`<section class="card">
         <h1>Your servers</h1>
         <p class="status-line" id="stream-status" role="status"></p>
+        <div id="walltime-warnings" role="alert"></div>
         <table
           class="servers"
           id="servers"
           data-log-targets="${JSON.stringify(ctx.spawnOptions.batchTargets())}"
+          data-walltime-warnings="${JSON.stringify(ctx.spawnOptions.walltimeWarnings())}"
         >
           <thead>
             <tr>

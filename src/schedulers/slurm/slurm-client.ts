@@ -1,6 +1,7 @@
 import type { ProcessRunner, RunResult } from "../../ports/process-runner.js";
 import {
   isAccountingDisabled,
+  isAccountingStorageUnsupported,
   isInvalidJobIdError,
   JOB_ID,
   parseGpusPerPartition,
@@ -8,12 +9,15 @@ import {
   parsePartitions,
   parseSacct,
   parseSqueue,
+  parseUserAccounts,
   SACCT_FORMAT,
+  SACCTMGR_USER_FORMAT,
   SINFO_GRES_FORMAT,
   SQUEUE_FORMAT,
   type AccountedJob,
   type PartitionInfo,
   type QueuedJob,
+  type UserAccounts,
 } from "./slurm-parsers.js";
 
 export interface SlurmCommands {
@@ -23,6 +27,7 @@ export interface SlurmCommands {
   readonly scancel: string;
   readonly scontrol: string;
   readonly sinfo: string;
+  readonly sacctmgr: string;
 }
 
 export type SlurmCommand = keyof SlurmCommands | "id";
@@ -47,6 +52,9 @@ export class SchedulerUnavailable extends Error {
 export interface PartitionWithGpus extends PartitionInfo {
   readonly gpusPerNode: number;
 }
+
+/** A Unix user name as the hub's users have them; anything else is never passed to a command. */
+const USER_NAME = /^[a-z0-9][a-z0-9._-]{0,31}$/;
 
 /** sacct takes about 50 ids per call (scheduler-interfaces.md §6). */
 const SACCT_CHUNK = 50;
@@ -192,9 +200,35 @@ export class SlurmClient {
     return partitions.map((p) => ({ ...p, gpusPerNode: gpus.get(p.name) ?? 0 }));
   }
 
+  /**
+   * The user's Slurm accounts, as AllowAccounts/DenyAccounts compare them. Without slurmdbd a job
+   * has no account (sbatch is never given `--account`), which is what this returns then.
+   */
+  async accountsOf(user: string): Promise<UserAccounts> {
+    if (!USER_NAME.test(user)) return { defaultAccount: null, accounts: [] };
+    const { sacctmgr } = this.options.commands;
+    const run = await this.run("sacctmgr", [
+      sacctmgr,
+      "-n",
+      "-P",
+      "show",
+      "user",
+      // `name=` so that no user name can be read as one of sacctmgr's keywords.
+      `name=${user}`,
+      "withassoc",
+      `format=${SACCTMGR_USER_FORMAT}`,
+    ]);
+    if (run.code !== 0) {
+      if (isAccountingStorageUnsupported(run.stdout + run.stderr))
+        return { defaultAccount: null, accounts: [] };
+      throw new SchedulerUnavailable(`sacctmgr failed: ${brief(run)}`);
+    }
+    return this.parse("sacctmgr", () => parseUserAccounts(run.stdout));
+  }
+
   /** The user's Unix groups (names), as AllowGroups compares them. */
   async groupsOf(user: string): Promise<string[]> {
-    if (!/^[a-z0-9][a-z0-9._-]{0,31}$/.test(user)) return [];
+    if (!USER_NAME.test(user)) return [];
     const run = await this.run("id", ["id", "-Gn", "--", user]);
     if (run.code !== 0) return [];
     return parseGroups(run.stdout);

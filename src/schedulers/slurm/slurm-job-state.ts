@@ -57,3 +57,34 @@ export function describeEnd(jobId: string, job: QueuedJob | AccountedJob): strin
   const exit = "exitCode" in job && job.state === "FAILED" ? ` with exit code ${job.exitCode}` : "";
   return `Slurm job ${jobId} ended: ${how}${by}${exit}.`;
 }
+
+/** How a job that left the queue ended, for the server: stopped, or failed with the reason. */
+export interface JobEnding {
+  readonly reason: string;
+  readonly failed: boolean;
+}
+
+/**
+ * Only a job that completed (the server exited) or was cancelled ended without error; walltime,
+ * out of memory, node failure, preemption and every other end is a failure.
+ */
+const NOT_FAILURES: ReadonlySet<string> = new Set(["COMPLETED", "CANCELLED"]);
+
+/** The end of a job that squeue (within MinJobAge) or sacct still reports. */
+export function endingOf(job: QueuedJob | AccountedJob): JobEnding {
+  return { reason: describeEnd(job.jobId, job), failed: !NOT_FAILURES.has(job.state) };
+}
+
+/**
+ * The end of a job that neither squeue nor sacct knows any more. Without accounting, the exit
+ * record the job's agent wrote (its exit code, undefined when there is none) is all there is.
+ */
+export function endingOfMissing(jobId: string, accounting: boolean, exitCode: number | undefined): JobEnding {
+  if (accounting) return { reason: `Job ${jobId} is no longer known to Slurm.`, failed: false };
+  return exitCode === undefined
+    ? {
+        reason: `Job ${jobId} left the queue; the cluster keeps no accounting to say how it ended.`,
+        failed: false,
+      }
+    : { reason: `Job ${jobId} ended; the server exited with code ${exitCode}.`, failed: exitCode !== 0 };
+}

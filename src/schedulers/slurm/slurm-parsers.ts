@@ -276,6 +276,39 @@ export function parseGpusPerPartition(stdout: string): Map<string, number> {
   return out;
 }
 
+// --- sacctmgr -nP show user <u> withassoc format=DefaultAccount,Account ------------------------
+
+export const SACCTMGR_USER_FORMAT = "DefaultAccount,Account";
+
+/** A user's Slurm accounts: the default one (what a job without `--account` runs under) and all. */
+export interface UserAccounts {
+  /** null when the user has no association: a job then has no account at all. */
+  readonly defaultAccount: string | null;
+  readonly accounts: readonly string[];
+}
+
+const accountName = z.string().regex(/^[A-Za-z0-9_.@+-]{0,64}$/);
+const sacctmgrLine = z.tuple([accountName, accountName]);
+
+/** One `default|account` line per association; no lines when the user has none. */
+export function parseUserAccounts(stdout: string): UserAccounts {
+  let defaultAccount: string | null = null;
+  const accounts: string[] = [];
+  for (const line of lines(stdout)) {
+    const parsed = sacctmgrLine.safeParse(line.trim().split("|"));
+    if (!parsed.success) throw new SlurmParseError("sacctmgr", line);
+    const [def, account] = parsed.data;
+    if (def !== "") defaultAccount ??= def;
+    if (account !== "" && !accounts.includes(account)) accounts.push(account);
+  }
+  return { defaultAccount, accounts };
+}
+
+/** sacctmgr on a cluster without slurmdbd: jobs there carry no account unless one is asked for. */
+export function isAccountingStorageUnsupported(text: string): boolean {
+  return /not running a supported accounting_storage plugin/i.test(text);
+}
+
 // --- id -Gn --------------------------------------------------------------------------------
 
 export function parseGroups(stdout: string): string[] {
