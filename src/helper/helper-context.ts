@@ -18,7 +18,8 @@ export interface HelperContext {
   readonly lang: string;
   readonly proc: ProcReader;
   now(): number;
-  sleep(ms: number): Promise<void>;
+  /** Resolves after `ms`, or as soon as `signal` aborts; an aborted sleep leaves no timer behind. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 const FALLBACK_PATH = "/usr/local/bin:/usr/bin:/bin";
@@ -31,6 +32,22 @@ export function systemHelperContext(env: NodeJS.ProcessEnv): HelperContext {
     lang: env["LANG"] || "C.UTF-8",
     proc: new ProcReader(),
     now: () => Date.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    sleep: sleepUnlessAborted,
   };
+}
+
+function sleepUnlessAborted(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) {
+      resolve();
+      return;
+    }
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }

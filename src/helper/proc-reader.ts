@@ -1,4 +1,4 @@
-import { readdir, readFile, readlink } from "node:fs/promises";
+import { close, open, read, readdir, readFile, readlink } from "node:fs";
 import { join } from "node:path";
 
 export interface ProcStat {
@@ -57,16 +57,69 @@ function isMissing(err: unknown): boolean {
 }
 
 /**
+ * A stat line is a pid, a command name of at most 64 bytes and 50 numbers: well under 1 KiB.
+ * A read that fills the buffer is retried with readFile rather than trusted.
+ */
+const STAT_BUFFER_BYTES = 1024;
+/** /proc reads in flight at once per reader: a scan of every process must not flood libuv's pool. */
+const DEFAULT_CONCURRENCY = 8;
+
+function openAsync(path: string): Promise<number> {
+  return new Promise((resolve, reject) => open(path, "r", (err, fd) => (err ? reject(err) : resolve(fd))));
+}
+
+function readAsync(fd: number, buf: Buffer): Promise<number> {
+  return new Promise((resolve, reject) =>
+    read(fd, buf, 0, buf.length, 0, (err, n) => (err ? reject(err) : resolve(n))),
+  );
+}
+
+function closeAsync(fd: number): Promise<void> {
+  return new Promise((resolve) => close(fd, () => resolve()));
+}
+
+function readdirAsync(path: string): Promise<string[]> {
+  return new Promise((resolve, reject) =>
+    readdir(path, (err, names) => (err ? reject(err) : resolve(names))),
+  );
+}
+
+function readlinkAsync(path: string): Promise<string> {
+  return new Promise((resolve) => readlink(path, (err, target) => resolve(err ? "" : target)));
+}
+
+function readTextAsync(path: string): Promise<string> {
+  return new Promise((resolve, reject) =>
+    readFile(path, "utf8", (err, text) => (err ? reject(err) : resolve(text))),
+  );
+}
+
+/**
  * Reads what the kernel says about processes. The root is injectable so tests can point it at a
  * fixture; production uses /proc. Nothing here needs privileges except `listeningPorts`, which
  * must read the fd links of a process and so only works for the process's owner (or root).
+ *
+ * Reads are cheap on purpose, because the hub polls every server it runs: a stat line is read
+ * into one of a few reused 1 KiB buffers (readFile would allocate 64 KiB per call, since /proc
+ * files report size 0), and at most `concurrency` reads are in flight however many are asked.
  */
 export class ProcReader {
-  constructor(private readonly root = "/proc") {}
+  private readonly free: Buffer[];
+  private readonly waiting: ((buf: Buffer) => void)[] = [];
+  /** Whether this kernel has /proc/<pid>/task/<tid>/children (CONFIG_PROC_CHILDREN). */
+  private childrenFiles: boolean | undefined;
+
+  constructor(
+    private readonly root = "/proc",
+    concurrency = DEFAULT_CONCURRENCY,
+  ) {
+    this.free = Array.from({ length: Math.max(1, concurrency) }, () => Buffer.alloc(STAT_BUFFER_BYTES));
+  }
 
   async stat(pid: number): Promise<ProcStat | undefined> {
+    const path = join(this.root, String(pid), "stat");
     try {
-      return parseProcStat(await readFile(join(this.root, String(pid), "stat"), "utf8"));
+      return parseProcStat(await this.readSmall(path));
     } catch (err) {
       if (isMissing(err)) return undefined;
       throw err;
@@ -84,7 +137,7 @@ export class ProcReader {
 
   /** Every process currently in /proc (those that vanish mid-scan are left out). */
   async all(): Promise<ProcStat[]> {
-    const names = await readdir(this.root);
+    const names = await readdirAsync(this.root);
     const stats = await Promise.all(
       names.filter((n) => /^\d+$/.test(n)).map((n) => this.stat(Number(n)).catch(() => undefined)),
     );
@@ -93,13 +146,25 @@ export class ProcReader {
 
   /** All live descendants of `pid`, found through parent links (the kernel here may lack `children`). */
   async descendants(pid: number): Promise<ProcessIdentity[]> {
+    const out: ProcessIdentity[] = [];
+    const direct = await this.childrenOf(pid);
+    if (direct !== undefined) {
+      // Breadth first through the kernel's own child lists: a handful of reads, not a /proc scan.
+      const queue = [...direct];
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+        const s = await this.stat(next);
+        if (s === undefined || s.state === "Z") continue;
+        out.push({ pid: s.pid, startTime: s.startTime });
+        queue.push(...((await this.childrenOf(next)) ?? []));
+      }
+      return out;
+    }
     const byParent = new Map<number, ProcStat[]>();
     for (const s of await this.all()) {
       const list = byParent.get(s.ppid) ?? [];
       list.push(s);
       byParent.set(s.ppid, list);
     }
-    const out: ProcessIdentity[] = [];
     const queue = [pid];
     for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
       for (const child of byParent.get(next) ?? []) {
@@ -120,9 +185,8 @@ export class ProcReader {
     const own = await this.portsOf(pid);
     if (own.length > 0) return own;
     // A wrapper (a shell script, a sandbox) may fork the real server instead of exec'ing it.
-    const members = (await this.all()).filter((s) => s.pgrp === pid && s.pid !== pid && s.state !== "Z");
-    for (const m of members) {
-      const ports = await this.portsOf(m.pid).catch((err: unknown) => {
+    for (const m of await this.groupMembers(pid)) {
+      const ports = await this.portsOf(m).catch((err: unknown) => {
         if (isMissing(err)) return [];
         throw err;
       });
@@ -131,27 +195,116 @@ export class ProcReader {
     return [];
   }
 
+  /**
+   * The other live members of the process group that `pid` leads. Members descend from the
+   * leader (a group never crosses a session), so where the kernel lists children only those
+   * are read; otherwise every process is.
+   */
+  private async groupMembers(pid: number): Promise<number[]> {
+    const direct = await this.childrenOf(pid);
+    if (direct === undefined) {
+      return (await this.all())
+        .filter((s) => s.pgrp === pid && s.pid !== pid && s.state !== "Z")
+        .map((s) => s.pid);
+    }
+    const members: number[] = [];
+    const queue = [...direct];
+    for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+      const s = await this.stat(next);
+      // A child that left the group (a kernel in its own session) takes its descendants with it.
+      if (s === undefined || s.pgrp !== pid || s.state === "Z") continue;
+      members.push(s.pid);
+      queue.push(...((await this.childrenOf(next)) ?? []));
+    }
+    return members;
+  }
+
+  /**
+   * Children of every thread of `pid` from the kernel's `children` files; [] for a process that
+   * is gone, undefined when this kernel has no such files.
+   */
+  private async childrenOf(pid: number): Promise<number[] | undefined> {
+    if (this.childrenFiles === false) return undefined;
+    const taskDir = join(this.root, String(pid), "task");
+    let tids: string[];
+    try {
+      tids = await readdirAsync(taskDir);
+    } catch (err) {
+      if (isMissing(err)) return this.childrenFiles === undefined ? undefined : [];
+      throw err;
+    }
+    const out: number[] = [];
+    for (const tid of tids) {
+      let text: string;
+      try {
+        text = await this.readSmall(join(taskDir, tid, "children"));
+      } catch (err) {
+        if (!isMissing(err)) throw err;
+        // The thread ended, or the kernel lacks the file: the main thread tells which.
+        if (tid === String(pid) && this.childrenFiles === undefined) {
+          this.childrenFiles = false;
+          return undefined;
+        }
+        continue;
+      }
+      this.childrenFiles = true;
+      for (const p of text.split(" ")) if (/^\d+$/.test(p)) out.push(Number(p));
+    }
+    return out;
+  }
+
   private async portsOf(pid: number): Promise<number[]> {
     const fdDir = join(this.root, String(pid), "fd");
     let fds: string[];
     try {
-      fds = await readdir(fdDir);
+      fds = await readdirAsync(fdDir);
     } catch (err) {
       if (isMissing(err)) return [];
       throw err;
     }
     const inodes = new Set<string>();
-    for (const fd of fds) {
-      const target = await readlink(join(fdDir, fd)).catch(() => "");
+    const targets = await Promise.all(fds.map((fd) => readlinkAsync(join(fdDir, fd))));
+    for (const target of targets) {
       const m = /^socket:\[(\d+)\]$/.exec(target);
       if (m?.[1] !== undefined) inodes.add(m[1]);
     }
     if (inodes.size === 0) return [];
-    const ports = new Set<number>();
+    // Servers listen on 127.0.0.1, so tcp6 (often the longer table) is read only when tcp has nothing.
     for (const table of ["tcp", "tcp6"]) {
-      const text = await readFile(join(this.root, String(pid), "net", table), "utf8").catch(() => "");
-      for (const p of parseListeningPorts(text, inodes)) ports.add(p);
+      const text = await readTextAsync(join(this.root, String(pid), "net", table)).catch(() => "");
+      const ports = parseListeningPorts(text, inodes);
+      if (ports.length > 0) return [...new Set(ports)];
     }
-    return [...ports];
+    return [];
+  }
+
+  /** A small /proc file, read whole into a pooled buffer. */
+  private async readSmall(path: string): Promise<string> {
+    const buf = await this.acquire();
+    try {
+      const fd = await openAsync(path);
+      let n: number;
+      try {
+        n = await readAsync(fd, buf);
+      } finally {
+        await closeAsync(fd);
+      }
+      if (n < buf.length) return buf.toString("latin1", 0, n);
+    } finally {
+      this.release(buf);
+    }
+    return readTextAsync(path);
+  }
+
+  private acquire(): Promise<Buffer> {
+    const buf = this.free.pop();
+    if (buf !== undefined) return Promise.resolve(buf);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(buf: Buffer): void {
+    const next = this.waiting.shift();
+    if (next !== undefined) next(buf);
+    else this.free.push(buf);
   }
 }

@@ -1,8 +1,6 @@
 import type { z } from "zod";
-import { findServer } from "./find-server.js";
 import type { HelperContext } from "./helper-context.js";
 import { HelperFailure } from "./helper-failure.js";
-import { pollProcess } from "./poll-process.js";
 import {
   EXIT_BAD_REQUEST,
   EXIT_FAILED,
@@ -12,12 +10,6 @@ import {
   type Failure,
   type Verb,
 } from "./protocol.js";
-import { readLogTail } from "./read-log-tail.js";
-import { ServerDir } from "./server-dir.js";
-import { slurmCancel, slurmLogTail } from "./slurm-cancel.js";
-import { slurmSubmit } from "./slurm-submit.js";
-import { startServer } from "./start-server.js";
-import { stopServer } from "./stop-server.js";
 
 export type HelperResponse =
   { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: Failure };
@@ -45,19 +37,23 @@ function handler<S extends z.ZodType>(
   };
 }
 
-const handlers: Record<Verb, Handler> = {
-  start: handler(verbs.start.request, startServer),
-  find: handler(verbs.find.request, findServer),
-  poll: handler(verbs.poll.request, pollProcess),
-  stop: handler(verbs.stop.request, stopServer),
-  "log-tail": handler(verbs["log-tail"].request, async (req, ctx) => {
-    const dir = new ServerDir(ctx.user.home, req.hub, req.serverId, ctx.user.uid);
-    if (!(await dir.exists())) return { text: "" };
-    return { text: await readLogTail(dir.logPath, req.lines, await dir.readToken()) };
-  }),
-  "slurm-submit": handler(verbs["slurm-submit"].request, slurmSubmit),
-  "slurm-cancel": handler(verbs["slurm-cancel"].request, slurmCancel),
-  "slurm-log-tail": handler(verbs["slurm-log-tail"].request, slurmLogTail),
+/**
+ * Each verb's code is loaded only when that verb runs: as a program the helper is one process
+ * per call, and a poll should not pay for loading the start or Slurm code.
+ */
+const handlers: Record<Verb, () => Promise<Handler>> = {
+  start: async () => handler(verbs.start.request, (await import("./start-server.js")).startServer),
+  find: async () => handler(verbs.find.request, (await import("./find-server.js")).findServer),
+  poll: async () => handler(verbs.poll.request, (await import("./poll-process.js")).pollProcess),
+  stop: async () => handler(verbs.stop.request, (await import("./stop-server.js")).stopServer),
+  "log-tail": async () =>
+    handler(verbs["log-tail"].request, (await import("./server-log-tail.js")).serverLogTail),
+  "slurm-submit": async () =>
+    handler(verbs["slurm-submit"].request, (await import("./slurm-submit.js")).slurmSubmit),
+  "slurm-cancel": async () =>
+    handler(verbs["slurm-cancel"].request, (await import("./slurm-cancel.js")).slurmCancel),
+  "slurm-log-tail": async () =>
+    handler(verbs["slurm-log-tail"].request, (await import("./slurm-cancel.js")).slurmLogTail),
 };
 
 function failed(code: Failure["code"], message: string, logTail?: string): HelperOutcome {
@@ -86,7 +82,8 @@ export async function runHelper(
     return failed("bad_request", "The request is not valid JSON.");
   }
   try {
-    return { exitCode: EXIT_OK, response: { ok: true, result: await handlers[verb](data, ctx) } };
+    const run = await handlers[verb]();
+    return { exitCode: EXIT_OK, response: { ok: true, result: await run(data, ctx) } };
   } catch (err) {
     if (err instanceof HelperFailure) return failed(err.code, err.message, err.logTail);
     return failed("failed", err instanceof Error ? err.message : String(err));

@@ -1,6 +1,8 @@
 import { spawn } from "node:child_process";
+import { watch, type FSWatcher } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { Backoff } from "./backoff.js";
 import type { HelperContext } from "./helper-context.js";
 import { HelperFailure } from "./helper-failure.js";
 import { jupyterConfig } from "./jupyter-config.js";
@@ -9,8 +11,12 @@ import { readLogTail } from "./read-log-tail.js";
 import { ServerDir } from "./server-dir.js";
 import { terminateProcess } from "./terminate-process.js";
 
-/** How often the kernel is asked whether the new process listens yet. */
-const LISTEN_POLL_MS = 100;
+/**
+ * How often the kernel is asked whether the new process listens yet: soon at first, then less
+ * often. Jupyter writes its log right after it binds, so a write to the log asks at once too.
+ */
+const LISTEN_FIRST_MS = 10;
+const LISTEN_MAX_MS = 200;
 /** Grace for a process left by an earlier attempt of the same server. */
 const LEFTOVER_GRACE_MS = 5000;
 const LOG_TAIL_LINES = 40;
@@ -133,22 +139,67 @@ async function launch(
   await dir.writePid(identity);
 
   const deadline = ctx.now() + req.startTimeoutMs;
-  for (;;) {
-    const port = (await ctx.proc.listeningPorts(pid))[0];
-    if (port !== undefined) {
-      return { pid, startTime: identity.startTime, port, logPath: dir.logPath, dir: dir.dir };
+  const backoff = new Backoff(LISTEN_FIRST_MS, LISTEN_MAX_MS);
+  const logWrites = watchLog(dir.logPath);
+  try {
+    for (;;) {
+      const port = (await ctx.proc.listeningPorts(pid))[0];
+      if (port !== undefined) {
+        return { pid, startTime: identity.startTime, port, logPath: dir.logPath, dir: dir.dir };
+      }
+      if (exited !== undefined) throw await exitedEarly();
+      if (ctx.now() >= deadline) {
+        // startServer stops the process when this throws.
+        throw new HelperFailure(
+          "timeout",
+          `The server did not listen within ${Math.round(req.startTimeoutMs / 1000)} s.`,
+          await tail(dir, req),
+        );
+      }
+      const wake = new AbortController();
+      await Promise.race([ctx.sleep(backoff.next(), wake.signal), exit, logWrites.next()]);
+      wake.abort();
     }
-    if (exited !== undefined) throw await exitedEarly();
-    if (ctx.now() >= deadline) {
-      // startServer stops the process when this throws.
-      throw new HelperFailure(
-        "timeout",
-        `The server did not listen within ${Math.round(req.startTimeoutMs / 1000)} s.`,
-        await tail(dir, req),
-      );
-    }
-    await Promise.race([ctx.sleep(LISTEN_POLL_MS), exit]);
+  } finally {
+    logWrites.close();
   }
+}
+
+interface LogWrites {
+  /** Resolves at the next write to the log (never, where the file system cannot tell). */
+  next(): Promise<void>;
+  close(): void;
+}
+
+/** Writes to the server's log, through inotify: each may be the line that follows the bind. */
+function watchLog(path: string): LogWrites {
+  let wake: (() => void) | undefined;
+  let missed = false;
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(path, { persistent: false }, () => {
+      if (wake === undefined) missed = true;
+      wake?.();
+      wake = undefined;
+    });
+    // Polling alone still finds the port.
+    watcher.on("error", () => watcher?.close());
+  } catch {
+    watcher = undefined;
+  }
+  return {
+    next: () => {
+      if (missed) {
+        missed = false;
+        return Promise.resolve();
+      }
+      if (watcher === undefined) return new Promise<void>(() => undefined);
+      return new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    },
+    close: () => watcher?.close(),
+  };
 }
 
 interface ExitStatus {

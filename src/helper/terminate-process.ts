@@ -1,7 +1,10 @@
+import { Backoff } from "./backoff.js";
 import type { HelperContext } from "./helper-context.js";
 import type { ProcessIdentity } from "./proc-reader.js";
 
-const POLL_MS = 50;
+/** Most servers go within moments of SIGTERM; a slow shutdown is checked less often. */
+const FIRST_CHECK_MS = 10;
+const MAX_CHECK_MS = 100;
 /** After SIGKILL the kernel needs only a moment; this bounds the wait if something is very wrong. */
 const KILL_WAIT_MS = 5000;
 
@@ -16,10 +19,11 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 
 async function waitGone(id: ProcessIdentity, ms: number, ctx: HelperContext): Promise<boolean> {
   const deadline = ctx.now() + ms;
+  const backoff = new Backoff(FIRST_CHECK_MS, MAX_CHECK_MS);
   for (;;) {
     if (!(await ctx.proc.isAlive(id))) return true;
     if (ctx.now() >= deadline) return false;
-    await ctx.sleep(POLL_MS);
+    await ctx.sleep(Math.min(backoff.next(), Math.max(1, deadline - ctx.now())));
   }
 }
 

@@ -20,6 +20,8 @@ import {
   type StopResult,
   type Verb,
 } from "../helper/protocol.js";
+import type { HelperContext } from "../helper/helper-context.js";
+import { runHelper } from "../helper/run-helper.js";
 import type { ProcessRunner } from "../ports/process-runner.js";
 
 export type RunAs = "hub" | "user";
@@ -58,18 +60,78 @@ function brief(text: string): string {
   return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 }
 
-/** Runs one helper verb as a user (through `sudo -n -u`) or as the hub, and validates the answer. */
-export class HelperClient {
+/** How a request reaches the helper's code and its JSON answer comes back. */
+export interface HelperChannel {
+  /**
+   * The helper's answer (not yet validated) to one verb. Throws HelperCallError when no answer
+   * came. The request may hold the token: it is passed as data, never as argv or environment.
+   */
+  exchange(userName: string, verb: Verb, request: string, timeoutMs: number): Promise<unknown>;
+}
+
+/** The helper's argv for one verb: run directly as the hub, or through `sudo -n -u <user>`. */
+export function helperArgvFor(options: HelperClientOptions, userName: string, verb: Verb): string[] {
+  const { helperArgv, runAs } = options;
+  if (runAs === "hub") return [...helperArgv, verb];
+  // The name becomes an argument of sudo; the domain pattern keeps it from looking like a flag.
+  if (!isValidUserName(userName)) {
+    throw new HelperCallError(`Not a valid user name: ${JSON.stringify(userName)}.`);
+  }
+  return ["sudo", "-n", "-u", userName, "--", ...helperArgv, verb];
+}
+
+/** The helper as a program of its own: the only way to act as another user. */
+export class ProcessHelperChannel implements HelperChannel {
   constructor(private readonly options: HelperClientOptions) {}
 
-  argv(userName: string, verb: Verb): string[] {
-    const { helperArgv, runAs } = this.options;
-    if (runAs === "hub") return [...helperArgv, verb];
-    // The name becomes an argument of sudo; the domain pattern keeps it from looking like a flag.
-    if (!isValidUserName(userName)) {
-      throw new HelperCallError(`Not a valid user name: ${JSON.stringify(userName)}.`);
+  async exchange(userName: string, verb: Verb, request: string, timeoutMs: number): Promise<unknown> {
+    const argv = helperArgvFor(this.options, userName, verb);
+    let run;
+    try {
+      // The request goes through stdin only, never argv or env.
+      run = await this.options.runner.run(argv, { stdin: request, timeoutMs, env: this.options.env });
+    } catch (err) {
+      throw new HelperCallError(
+        `Could not run the helper: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
-    return ["sudo", "-n", "-u", userName, "--", ...helperArgv, verb];
+    if (run.timedOut) throw new HelperCallError(`The helper did not answer ${verb} within ${timeoutMs} ms.`);
+    try {
+      return JSON.parse(run.stdout);
+    } catch {
+      const how = run.signal !== null ? `was killed by ${run.signal}` : `exited with code ${run.code}`;
+      throw new HelperCallError(`The helper ${how} without an answer: ${brief(run.stderr) || "no output"}`);
+    }
+  }
+}
+
+/**
+ * The helper's code run inside the hub, for servers that run as the hub's own account: the same
+ * verbs, checks and files, without starting a program per call. What it starts is detached just
+ * the same (own session), so it outlives the hub. Each verb bounds its own waits (the start
+ * timeout, the stop grace), so no further timeout applies.
+ */
+export class InProcessHelperChannel implements HelperChannel {
+  constructor(private readonly ctx: HelperContext) {}
+
+  async exchange(_userName: string, verb: Verb, request: string): Promise<unknown> {
+    return (await runHelper(verb, request, this.ctx)).response;
+  }
+}
+
+/** Runs one helper verb through a channel (as a user via `sudo -n -u`, as the hub, or in-process) and validates the answer. */
+export class HelperClient {
+  private readonly channel: HelperChannel;
+
+  constructor(
+    private readonly options: HelperClientOptions,
+    channel?: HelperChannel,
+  ) {
+    this.channel = channel ?? new ProcessHelperChannel(options);
+  }
+
+  argv(userName: string, verb: Verb): string[] {
+    return helperArgvFor(this.options, userName, verb);
   }
 
   start(userName: string, request: StartRequest, timeoutMs: number): Promise<StartResult> {
@@ -99,28 +161,7 @@ export class HelperClient {
     resultSchema: S,
     timeoutMs: number,
   ): Promise<z.output<S>> {
-    const argv = this.argv(userName, verb);
-    let run;
-    try {
-      // The request (which may hold the token) goes through stdin only, never argv or env.
-      run = await this.options.runner.run(argv, {
-        stdin: JSON.stringify(request),
-        timeoutMs,
-        env: this.options.env,
-      });
-    } catch (err) {
-      throw new HelperCallError(
-        `Could not run the helper: ${err instanceof Error ? err.message : String(err)}`,
-      );
-    }
-    if (run.timedOut) throw new HelperCallError(`The helper did not answer ${verb} within ${timeoutMs} ms.`);
-    let data: unknown;
-    try {
-      data = JSON.parse(run.stdout);
-    } catch {
-      const how = run.signal !== null ? `was killed by ${run.signal}` : `exited with code ${run.code}`;
-      throw new HelperCallError(`The helper ${how} without an answer: ${brief(run.stderr) || "no output"}`);
-    }
+    const data = await this.channel.exchange(userName, verb, JSON.stringify(request), timeoutMs);
     const envelope = envelopeSchema.safeParse(data);
     if (!envelope.success) throw new HelperCallError(`The helper's answer to ${verb} is not valid.`);
     if (!envelope.data.ok) throw new HelperCallError(envelope.data.error.message, envelope.data.error);

@@ -1,19 +1,24 @@
 import { z } from "zod";
 import { SlipwayError } from "../domain/errors.js";
 import type { JsonObject, ServerTarget } from "../domain/types.js";
+import { Backoff } from "../helper/backoff.js";
+import { systemHelperContext } from "../helper/helper-context.js";
 import { ProcReader } from "../helper/proc-reader.js";
 import { systemClock, type Clock } from "../ports/clock.js";
 import type { LaunchContext, LaunchResult, LaunchSpec, Launcher, PollResult } from "../ports/launcher.js";
 import type { ProcessRunner } from "../ports/process-runner.js";
-import { HelperCallError, HelperClient, type RunAs } from "./helper-client.js";
+import { HelperCallError, HelperClient, InProcessHelperChannel, type RunAs } from "./helper-client.js";
 import { httpStatus } from "./http-status.js";
 
 export { detectJupyterCommand } from "./detect-jupyter-command.js";
 
 export interface LocalLauncherOptions {
   readonly runner: ProcessRunner;
-  /** How to run slipway-helper, e.g. `[process.execPath, "/opt/slipway/dist/src/helper/cli.js"]`. */
-  readonly helperArgv: readonly string[];
+  /**
+   * How to run slipway-helper, e.g. `[process.execPath, "/opt/slipway/dist/src/helper/cli.js"]`.
+   * Needed for `runAs: "user"` only: as the hub's own account, the helper's code runs in-process.
+   */
+  readonly helperArgv?: readonly string[];
   /** hub: servers run as the hub's account. user: as the signed-in user, via `sudo -n -u`. */
   readonly runAs: RunAs;
   /** Identifies this hub installation in the user's server folders (`~/.slipway/servers/<hubId>-<id>`). */
@@ -24,7 +29,7 @@ export interface LocalLauncherOptions {
   readonly workDir: string;
   readonly startTimeoutMs: number;
   readonly stopTimeoutMs: number;
-  /** The helper's environment when it runs as the hub. Default: PATH and LANG of this process. */
+  /** PATH and LANG handed to servers that run as the hub. Default: those of this process. */
   readonly helperEnv?: Readonly<Record<string, string>>;
   readonly proc?: ProcReader;
   readonly clock?: Clock;
@@ -37,7 +42,13 @@ const HELPER_MARGIN_MS = 15_000;
 const QUICK_CALL_MS = 30_000;
 /** The helper waits this long after SIGKILL, on top of the grace period. */
 const KILL_WAIT_MS = 5_000;
-const PROBE_INTERVAL_MS = 200;
+/**
+ * Readiness probes: the first goes out as soon as the port is known (a listening Jupyter queues
+ * it and answers once its loop runs); further ones, after a refusal or a 5xx, soon and then less
+ * often.
+ */
+const PROBE_FIRST_DELAY_MS = 10;
+const PROBE_MAX_DELAY_MS = 200;
 const PROBE_TIMEOUT_MS = 5_000;
 /** Even a start whose process took the whole timeout to listen gets this long to answer HTTP. */
 const MIN_ANSWER_MS = 10_000;
@@ -89,12 +100,23 @@ export class LocalLauncher implements Launcher {
     const env: Record<string, string> = {};
     if (process.env["PATH"] !== undefined) env["PATH"] = process.env["PATH"];
     if (process.env["LANG"] !== undefined) env["LANG"] = process.env["LANG"];
-    this.helper = new HelperClient({
+    const helperEnv = options.helperEnv ?? env;
+    if (options.runAs === "user" && options.helperArgv === undefined) {
+      throw new Error("Servers that run as users need the helper's argv.");
+    }
+    const clientOptions = {
       runner: options.runner,
-      helperArgv: options.helperArgv,
+      helperArgv: options.helperArgv ?? [],
       runAs: options.runAs,
-      env: options.helperEnv ?? env,
-    });
+      env: helperEnv,
+    };
+    // As the hub's own account, nothing needs another process: the helper's verbs run here
+    // (a helper program per call cost more than the rest of a start, and CPU that the
+    // starting servers need).
+    this.helper =
+      options.runAs === "hub"
+        ? new HelperClient(clientOptions, new InProcessHelperChannel(systemHelperContext(helperEnv)))
+        : new HelperClient(clientOptions);
     this.proc = options.proc ?? new ProcReader();
     this.clock = options.clock ?? systemClock;
   }
@@ -136,11 +158,13 @@ export class LocalLauncher implements Launcher {
       logPath: started.logPath,
     };
     const target: ServerTarget = { host: HOST, port: started.port };
+    // Sent before the state is stored: the server needs longer to answer than the store to write.
+    const firstProbe = this.probe(spec, target);
     try {
       await ctx.persist(toJson(state));
       ctx.progress(`The server process listens on port ${started.port}; waiting for it to answer`, 60);
       const deadline = Math.max(began + startTimeoutMs, this.clock.now().getTime() + MIN_ANSWER_MS);
-      await this.waitForAnswer(spec, state, target, deadline, ctx.signal);
+      await this.waitForAnswer(spec, state, target, deadline, ctx.signal, firstProbe);
     } catch (err) {
       // A process the caller will not hear about (not recorded, or never answering) is stopped
       // here rather than left running unseen.
@@ -236,6 +260,10 @@ export class LocalLauncher implements Launcher {
     }
   }
 
+  private probe(spec: LaunchSpec, target: ServerTarget): Promise<number | undefined> {
+    return httpStatus(target.host, target.port, `${spec.baseUrl}api/status`, spec.token, PROBE_TIMEOUT_MS);
+  }
+
   /** Polls `<baseUrl>api/status` with the token until it answers 200: listening is not serving. */
   private async waitForAnswer(
     spec: LaunchSpec,
@@ -243,11 +271,13 @@ export class LocalLauncher implements Launcher {
     target: ServerTarget,
     deadline: number,
     signal: AbortSignal,
+    firstProbe: Promise<number | undefined>,
   ): Promise<void> {
     const path = `${spec.baseUrl}api/status`;
-    for (;;) {
+    const backoff = new Backoff(PROBE_FIRST_DELAY_MS, PROBE_MAX_DELAY_MS);
+    for (let probe = firstProbe; ; probe = this.probe(spec, target)) {
       this.throwIfAborted(signal);
-      const status = await httpStatus(target.host, target.port, path, spec.token, PROBE_TIMEOUT_MS);
+      const status = await probe;
       if (status === 200) return;
       // A 4xx will not turn into a 200 by waiting: wrong base URL or a token the server ignores.
       if (status !== undefined && status >= 400 && status < 500) {
@@ -259,7 +289,7 @@ export class LocalLauncher implements Launcher {
       if (this.clock.now().getTime() >= deadline) {
         throw await this.failure(spec, state, `The server did not answer on ${path} in time.`);
       }
-      await this.delay(PROBE_INTERVAL_MS, signal);
+      await this.delay(backoff.next(), signal);
     }
   }
 

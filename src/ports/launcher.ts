@@ -43,7 +43,8 @@ export interface LaunchResult {
 }
 
 export type PollResult =
-  | { readonly status: "running"; readonly target?: ServerTarget }
+  /** `state`: the launcher's state changed while running (e.g. a new end time); store it. */
+  | { readonly status: "running"; readonly target?: ServerTarget; readonly state?: JsonObject }
   /** Still on its way up (queued or starting). */
   | { readonly status: "pending"; readonly detail?: string; readonly state?: JsonObject }
   /**

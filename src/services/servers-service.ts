@@ -541,13 +541,14 @@ export class ServersService {
         // start timeout before declaring it failed, so nothing it starts is left orphaned.
         const age = this.#clock.now().getTime() - server.stateChangedAt.getTime();
         if (age < this.#policy.startTimeoutMs) return;
-        const failed = await this.#transition(server.id, LAUNCHING_STATES, "failed", {
+        const failed = await this.#transitionAttempt(server, LAUNCHING_STATES, "failed", {
           reason: "The hub restarted while starting the server, and the server never came up; start it again",
         });
         if (failed) await this.#event(failed, "failed", 100, failed.reason ?? "");
         return;
       }
       state = found;
+      if (!(await this.#sameAttempt(server))) return;
       await this.#store.servers.update(server.id, { launcherState: found });
       this.#log.info({ event: "server_adopted", serverId: server.id }, "adopted an interrupted launch");
     }
@@ -555,6 +556,12 @@ export class ServersService {
     await this.#applyPoll(server, state, result);
   }
 
+  /**
+   * Acts on a poll of `server` as it was read before the poll. By now it may have been stopped,
+   * or stopped and started again as a new attempt with another port: a verdict on the attempt
+   * that was polled must never end, re-route or overwrite a newer one (each change below is
+   * checked against the attempt the store holds now).
+   */
   async #applyPoll(server: Server, state: JsonObject, result: PollResult): Promise<void> {
     switch (result.status) {
       case "unknown": {
@@ -574,19 +581,22 @@ export class ServersService {
         return;
       case "gone": {
         await this.#statusKnown(server.id);
+        if (!(await this.#sameAttempt(server))) return;
         if (result.cancel) {
           const launcher = this.#launchers.get(server.target);
           // If the cancel fails, the job is still there: try again next time.
           if (launcher) await launcher.stop(server.userName, state);
         }
         const to = result.failed ? "failed" : "stopped";
-        const ended = await this.#transition(server.id, ACTIVE_STATES, to, {
+        const ended = await this.#transitionAttempt(server, ACTIVE_STATES, to, {
           reason: result.reason,
           host: null,
           port: null,
           tokenSealed: null,
         });
-        this.#routes.removeRoute(server.userName, server.name);
+        // Only the polled attempt's route: a newer attempt may be running under this name.
+        const now = ended ?? (await this.#sameAttempt(server));
+        if (now && now.state !== "running") this.#routes.removeRoute(server.userName, server.name);
         if (ended) {
           await this.#event(ended, to, 100, result.reason);
           this.#log.info(
@@ -602,12 +612,17 @@ export class ServersService {
           result.target ??
           (server.host && server.port ? { host: server.host, port: server.port } : undefined);
         if (!target || !server.tokenSealed) return;
+        if (result.state !== undefined && server.state === "running" && (await this.#sameAttempt(server))) {
+          // What the launcher learnt while the server runs (a batch job's new end time): pages follow it.
+          await this.#store.servers.update(server.id, { launcherState: result.state });
+          await this.#publish(server.id);
+        }
         const token = this.#sealer.open(server.tokenSealed);
         if (server.state !== "running") {
           // Adopting a launch that was interrupted: it must answer before it gets a route.
           if (!(await this.#probe(target, serverPrefix(server.userName, server.name), token))) return;
-          const running = await this.#transition(server.id, LAUNCHING_STATES, "running", {
-            launcherState: state,
+          const running = await this.#transitionAttempt(server, LAUNCHING_STATES, "running", {
+            launcherState: result.state ?? state,
             host: target.host,
             port: target.port,
             startedAt: this.#clock.now(),
@@ -615,6 +630,11 @@ export class ServersService {
           if (!running) return;
           await this.#event(running, "running", 100, "Server ready");
         }
+        // Read again right before routing, with no await in between: a stop that began during
+        // the poll removed the route after it marked the server stopping, and a route set from
+        // the older read would outlive that removal (and, after a restart, shadow the new port).
+        const current = await this.#sameAttempt(server);
+        if (current?.state !== "running") return;
         this.#routes.setRoute({
           serverId: server.id,
           owner: server.userName,
@@ -701,6 +721,28 @@ export class ServersService {
   }
 
   // --- plumbing ------------------------------------------------------------------------------
+
+  /** The server as the store has it now, if it is still on the attempt `seen` was read on. */
+  async #sameAttempt(seen: Server): Promise<Server | undefined> {
+    const now = await this.#store.servers.getById(seen.id);
+    return now !== undefined && now.attemptId === seen.attemptId ? now : undefined;
+  }
+
+  /**
+   * A transition for the attempt `seen` was read on only. The store compares states, not
+   * attempts, so the state is compared against the one read with the attempt: for a newer
+   * attempt to pass it would have to reach that state again between the read and the write.
+   */
+  async #transitionAttempt(
+    seen: Server,
+    from: readonly ServerState[],
+    to: ServerState,
+    patch: ServerPatch,
+  ): Promise<Server | undefined> {
+    const now = await this.#sameAttempt(seen);
+    if (!now || !from.includes(now.state)) return undefined;
+    return this.#transition(seen.id, [now.state], to, patch);
+  }
 
   async #transition(
     id: number,
