@@ -90,7 +90,8 @@ export interface ServerStore {
   /**
    * Compare-and-set transition: moves the server to `to` only if its state is one of `from`,
    * applying `patch` in the same write and bumping `version`. Returns undefined when the
-   * state had changed underneath (another replica or request won).
+   * state had changed underneath (another replica or request won). With `attemptId`, also only
+   * while the server is still on that attempt: a verdict on an old attempt never touches a new one.
    */
   transition(
     id: number,
@@ -98,9 +99,10 @@ export interface ServerStore {
     to: ServerState,
     patch: ServerPatch,
     at: Date,
+    attemptId?: string,
   ): Promise<Server | undefined>;
-  /** Updates fields without changing state. */
-  update(id: number, patch: ServerPatch): Promise<Server | undefined>;
+  /** Updates fields without changing state; with `attemptId`, only while on that attempt. */
+  update(id: number, patch: ServerPatch, attemptId?: string): Promise<Server | undefined>;
   delete(id: number): Promise<void>;
   recordActivity(entries: readonly { serverId: number; at: Date }[]): Promise<void>;
   appendEvent(event: Omit<ServerEvent, "seq">): Promise<ServerEvent>;

@@ -548,8 +548,15 @@ export class ServersService {
         return;
       }
       state = found;
-      if (!(await this.#sameAttempt(server))) return;
-      await this.#store.servers.update(server.id, { launcherState: found });
+      if (
+        !(await this.#store.servers.update(
+          server.id,
+          { launcherState: found },
+          server.attemptId ?? undefined,
+        ))
+      ) {
+        return;
+      }
       this.#log.info({ event: "server_adopted", serverId: server.id }, "adopted an interrupted launch");
     }
     const result = await launcher.poll(server.userName, state);
@@ -612,10 +619,14 @@ export class ServersService {
           result.target ??
           (server.host && server.port ? { host: server.host, port: server.port } : undefined);
         if (!target || !server.tokenSealed) return;
-        if (result.state !== undefined && server.state === "running" && (await this.#sameAttempt(server))) {
+        if (result.state !== undefined && server.state === "running") {
           // What the launcher learnt while the server runs (a batch job's new end time): pages follow it.
-          await this.#store.servers.update(server.id, { launcherState: result.state });
-          await this.#publish(server.id);
+          const updated = await this.#store.servers.update(
+            server.id,
+            { launcherState: result.state },
+            server.attemptId ?? undefined,
+          );
+          if (updated) await this.#publish(server.id);
         }
         const token = this.#sealer.open(server.tokenSealed);
         if (server.state !== "running") {
@@ -728,20 +739,22 @@ export class ServersService {
     return now !== undefined && now.attemptId === seen.attemptId ? now : undefined;
   }
 
-  /**
-   * A transition for the attempt `seen` was read on only. The store compares states, not
-   * attempts, so the state is compared against the one read with the attempt: for a newer
-   * attempt to pass it would have to reach that state again between the read and the write.
-   */
+  /** A transition for the attempt `seen` was read on only: the store checks the attempt in the same write. */
   async #transitionAttempt(
     seen: Server,
     from: readonly ServerState[],
     to: ServerState,
     patch: ServerPatch,
   ): Promise<Server | undefined> {
-    const now = await this.#sameAttempt(seen);
-    if (!now || !from.includes(now.state)) return undefined;
-    return this.#transition(seen.id, [now.state], to, patch);
+    const attemptId = seen.attemptId ?? undefined;
+    if (attemptId === undefined) {
+      // Servers from before attempts were recorded: compare the state read with no attempt.
+      const now = await this.#sameAttempt(seen);
+      return now && from.includes(now.state) ? this.#transition(seen.id, [now.state], to, patch) : undefined;
+    }
+    const next = await this.#store.servers.transition(seen.id, from, to, patch, this.#clock.now(), attemptId);
+    if (next) await this.#publish(seen.id);
+    return next;
   }
 
   async #transition(

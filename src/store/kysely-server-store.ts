@@ -195,6 +195,7 @@ export class KyselyServerStore implements ServerStore {
     to: ServerState,
     patch: ServerPatch,
     at: Date,
+    attemptId?: string,
   ): Promise<Server | undefined> {
     if (from.length === 0) return undefined;
     const { db, dialect } = this.#ctx;
@@ -210,19 +211,24 @@ export class KyselyServerStore implements ServerStore {
       }))
       .where("servers.id", "=", id)
       .where("servers.state", "in", from)
+      .$if(attemptId !== undefined, (qb) => qb.where("servers.attempt_id", "=", attemptId ?? null))
       .returning(serverSelection)
       .executeTakeFirst();
     return row && toServer(row);
   }
 
-  async update(id: number, patch: ServerPatch): Promise<Server | undefined> {
+  async update(id: number, patch: ServerPatch, attemptId?: string): Promise<Server | undefined> {
     const { db, dialect } = this.#ctx;
     const set = patchColumns(patch, dialect);
-    if (Object.keys(set).length === 0) return this.getById(id);
+    if (Object.keys(set).length === 0) {
+      const server = await this.getById(id);
+      return attemptId === undefined || server?.attemptId === attemptId ? server : undefined;
+    }
     const row = await db
       .updateTable("servers")
       .set((eb) => ({ ...set, version: eb("servers.version", "+", 1) }))
       .where("servers.id", "=", id)
+      .$if(attemptId !== undefined, (qb) => qb.where("servers.attempt_id", "=", attemptId ?? null))
       .returning(serverSelection)
       .executeTakeFirst();
     return row && toServer(row);

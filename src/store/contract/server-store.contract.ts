@@ -122,6 +122,40 @@ export function serverStoreContract(withStore: WithStore): void {
     );
 
     it(
+      "moves or updates a server for a named attempt only while it is still on that attempt",
+      withStore(async ({ store }) => {
+        const { server } = await aliceWithServer(store);
+        const first = await store.servers.transition(
+          server.id,
+          ["stopped"],
+          "running",
+          { attemptId: "a1" },
+          at(1),
+        );
+        assert.equal(first?.attemptId, "a1");
+        const second = await store.servers.transition(
+          server.id,
+          ["running"],
+          "running",
+          { attemptId: "a2", port: 9002 },
+          at(2),
+        );
+        assert.equal(second?.attemptId, "a2");
+
+        const stale = await store.servers.transition(server.id, ["running"], "stopped", {}, at(3), "a1");
+        assert.equal(stale, undefined);
+        assert.equal(await store.servers.update(server.id, { port: 9001 }, "a1"), undefined);
+        assert.equal(await store.servers.update(server.id, {}, "a1"), undefined);
+        assert.deepEqual(await store.servers.getById(server.id), second);
+
+        const updated = await store.servers.update(server.id, { reason: "busy" }, "a2");
+        assert.equal(updated?.reason, "busy");
+        const ended = await store.servers.transition(server.id, ["running"], "stopped", {}, at(4), "a2");
+        assert.equal(ended?.state, "stopped");
+      }),
+    );
+
+    it(
       "lets exactly one of several concurrent transitions from the same state win",
       withStore(async ({ store }) => {
         const { server } = await aliceWithServer(store);
