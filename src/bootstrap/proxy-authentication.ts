@@ -1,7 +1,6 @@
-import type { IncomingMessage } from "node:http";
 import { can, type Principal } from "../domain/principal.js";
 import { readCookie } from "../http/cookies.js";
-import type { ProxyAuthenticate, ProxyPrincipal } from "../proxy/types.js";
+import type { CredentialRequest, ProxyAuthenticate, ProxyPrincipal } from "../proxy/types.js";
 import type { IdentityService } from "../services/identity-service.js";
 import { TokenService } from "../services/token-service.js";
 
@@ -33,7 +32,7 @@ export function proxyAuthentication(deps: {
     }
     return out;
   };
-  const proxyAuthenticate = (req: IncomingMessage) => {
+  const proxyAuthenticate = (req: CredentialRequest) => {
     const token = TokenService.fromHeader(req.headers.authorization);
     if (token !== undefined) {
       const resolved = tokens.resolve(token);

@@ -1,26 +1,24 @@
-import {
-  createServer,
-  type IncomingMessage,
-  type RequestListener,
-  type Server,
-  type ServerOptions,
-} from "node:http";
+import type { IncomingMessage, RequestListener, Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import { FrontDoorServer, type FrontDoorServerOptions } from "./front-door-server.js";
 import type { Proxy } from "./proxy.js";
 
-/** The part of the proxy the front door calls. */
-export type FrontDoorProxy = Pick<Proxy, "handleRequest" | "handleUpgrade">;
+/**
+ * The part of the proxy the front door calls. With `admitFast` and `fastForwarder`, requests
+ * the fast path can take never go through `node:http`; without them every request does.
+ */
+export type FrontDoorProxy = Pick<Proxy, "handleRequest" | "handleUpgrade"> &
+  Partial<Pick<Proxy, "admitFast" | "fastForwarder">>;
 
 export interface FrontDoorOptions {
   readonly proxy: FrontDoorProxy;
   /** Everything not under `/user/`: the web app as a plain request listener. */
   readonly app: RequestListener;
   /** Timeouts and limits for the listener; Node's defaults otherwise. */
-  readonly server?: Pick<
-    ServerOptions,
-    "keepAliveTimeout" | "headersTimeout" | "requestTimeout" | "maxHeaderSize" | "connectionsCheckingInterval"
-  >;
+  readonly server?: FrontDoorServerOptions;
+  /** Serve `/user/` requests on the fast path when the proxy offers one. Default true. */
+  readonly fastPath?: boolean;
 }
 
 export interface FrontDoor {
@@ -57,12 +55,18 @@ function destroyOnError(this: Duplex): void {
 /**
  * The one listener of the hub. A URL starting with exactly `/user/` goes to the proxy;
  * anything else, `/USER/`, `//user/` and absolute-form URLs included, goes to the web app,
- * which has no websockets, so other upgrades get 404.
+ * which has no websockets, so other upgrades get 404. Connections start on the proxy's fast
+ * path ({@link FrontDoorServer}) and move to `node:http` at the first request it does not take.
  */
 export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
   const { proxy, app } = options;
   const sockets = new Set<Socket>();
-  const server = createServer({ ...options.server });
+  const { admitFast, fastForwarder } = proxy;
+  const fast =
+    options.fastPath !== false && admitFast !== undefined && fastForwarder !== undefined
+      ? { admit: admitFast.bind(proxy), forwarder: fastForwarder }
+      : undefined;
+  const server: Server = new FrontDoorServer({ ...options.server }, fast);
 
   server.on("request", (req: IncomingMessage, res) => {
     const url = req.url;

@@ -2,6 +2,7 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:ht
 import type { Duplex } from "node:stream";
 import type { GateFailure } from "./gate-failure.js";
 import { HTML_PAGE_HEADERS, escapeHtml, htmlPage } from "./html-page.js";
+import type { GateRequest } from "./types.js";
 
 const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   "content-type": "application/json; charset=utf-8",
@@ -10,13 +11,22 @@ const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({
 });
 
 /** Browsers navigating ask for `text/html`; API clients and XHR do not. */
-export function acceptsHtml(req: IncomingMessage): boolean {
+export function acceptsHtml(req: GateRequest): boolean {
   const accept = req.headers.accept;
   return accept !== undefined && accept.includes("text/html");
 }
 
 function failureJson(failure: GateFailure): string {
   return JSON.stringify({ status: failure.status, code: failure.code, message: failure.message });
+}
+
+function failureBody(failure: GateFailure, html: boolean): string {
+  return html
+    ? htmlPage(
+        STATUS_CODES[failure.status] ?? "Error",
+        `<p>${escapeHtml(failure.message)}</p><p><a href="/hub/home">Back to the hub</a></p>`,
+      )
+    : failureJson(failure);
 }
 
 /** Answers with the failure as a small HTML page for browsers and as JSON for everyone else. */
@@ -26,17 +36,28 @@ export function replyWithError(req: IncomingMessage, res: ServerResponse, failur
     return;
   }
   const html = acceptsHtml(req);
-  const body = html
-    ? htmlPage(
-        STATUS_CODES[failure.status] ?? "Error",
-        `<p>${escapeHtml(failure.message)}</p><p><a href="/hub/home">Back to the hub</a></p>`,
-      )
-    : failureJson(failure);
+  const body = failureBody(failure, html);
   res.writeHead(failure.status, {
     ...(html ? HTML_PAGE_HEADERS : JSON_HEADERS),
     "content-length": Buffer.byteLength(body),
   });
   res.end(req.method === "HEAD" ? undefined : body);
+}
+
+/**
+ * The same answer as {@link replyWithError}, as bytes for a connection the front door serves
+ * itself. `extraHeaders` are complete header lines (`Date`, `Connection`), each ending in CRLF.
+ */
+export function rawErrorResponse(req: GateRequest, failure: GateFailure, extraHeaders: string): Buffer {
+  const html = acceptsHtml(req);
+  const body = Buffer.from(failureBody(failure, html), "utf8");
+  let head = `HTTP/1.1 ${failure.status} ${STATUS_CODES[failure.status] ?? "Error"}\r\n`;
+  for (const [name, value] of Object.entries(html ? HTML_PAGE_HEADERS : JSON_HEADERS)) {
+    head += `${name}: ${value}\r\n`;
+  }
+  head += `content-length: ${body.length}\r\n${extraHeaders}\r\n`;
+  const headBytes = Buffer.from(head, "latin1");
+  return req.method === "HEAD" ? headBytes : Buffer.concat([headBytes, body]);
 }
 
 /** `location` must be a same-origin path built by the caller, never taken from the request as is. */

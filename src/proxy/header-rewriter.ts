@@ -123,7 +123,23 @@ export class HeaderRewriter {
    * the client sent it, because Jupyter compares a websocket's `Origin` with `Host`.
    */
   forRequest(req: IncomingMessage, token: string, upgrade: boolean): ForwardHeaders {
-    const raw = req.rawHeaders;
+    return this.rewriteRequest(
+      req.rawHeaders,
+      req.socket.remoteAddress,
+      req.socket instanceof TLSSocket,
+      token,
+      upgrade,
+    );
+  }
+
+  /** {@link forRequest} on a `rawHeaders`-style list, for requests the front door parsed itself. */
+  rewriteRequest(
+    raw: readonly string[],
+    peer: string | undefined,
+    https: boolean,
+    token: string,
+    upgrade: boolean,
+  ): ForwardHeaders {
     let list: string[] = [];
     let host: string | undefined;
     let connection: string | undefined;
@@ -187,8 +203,6 @@ export class HeaderRewriter {
       const named = connectionHeaderNames(connection);
       if (named !== undefined) list = withoutNames(list, named);
     }
-    const https = req.socket instanceof TLSSocket;
-    const peer = req.socket.remoteAddress;
     if (peer !== undefined) {
       list.push("X-Forwarded-For", forwardedFor === undefined ? peer : `${forwardedFor}, ${peer}`);
     }

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from "node:http";
+import type { GateRequest } from "./types.js";
 
 /**
  * Same-origin rules for cookie-authenticated requests. A cookie rides along on cross-site
@@ -39,7 +39,7 @@ export class OriginPolicy {
    * foreign page can send with our cookies) never pass. The user's server skips its own XSRF check
    * because the proxy sends its token, so this is the only guard for it.
    */
-  allowsRequest(req: IncomingMessage): boolean {
+  allowsRequest(req: GateRequest): boolean {
     const method = req.method;
     if (method === "GET" || method === "HEAD" || method === "OPTIONS") return true;
     const site = req.headers["sec-fetch-site"];
@@ -51,7 +51,7 @@ export class OriginPolicy {
   }
 
   /** Browsers always send `Origin` on a websocket handshake, so a missing one is refused too. */
-  allowsUpgrade(req: IncomingMessage): boolean {
+  allowsUpgrade(req: GateRequest): boolean {
     const origin = req.headers.origin;
     return origin !== undefined && this.allowed().has(origin);
   }

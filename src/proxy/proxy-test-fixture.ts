@@ -15,9 +15,9 @@ import {
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
-import { createFrontDoor, type FrontDoor } from "./front-door.js";
+import { createFrontDoor, type FrontDoor, type FrontDoorOptions } from "./front-door.js";
 import { Proxy, type ProxyOptions } from "./proxy.js";
-import type { ProxyPrincipal, ProxyRoute } from "./types.js";
+import type { CredentialRequest, ProxyPrincipal, ProxyRoute } from "./types.js";
 
 export const ORIGIN = "http://127.0.0.1:8000";
 export const HUB_COOKIES = ["__Host-slipway-session", "slipway-session", "_slipway_xsrf"];
@@ -158,7 +158,7 @@ export function principal(userName: string, via: "cookie" | "token"): ProxyPrinc
 
 /** Cookie `slipway-session=<user>` or `Authorization: token tok-<user>` signs in one of `users`. */
 export function fakeAuthenticate(users: readonly string[]) {
-  return (req: IncomingMessage): ProxyPrincipal | null => {
+  return (req: CredentialRequest): ProxyPrincipal | null => {
     const authorization = req.headers.authorization;
     if (authorization !== undefined) {
       const match = /^(?:token|Bearer) tok-([a-z]+)$/.exec(authorization);
@@ -193,7 +193,10 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(overrides: Partial<ProxyOptions> = {}): Promise<Gateway> {
+export async function startGateway(
+  overrides: Partial<ProxyOptions> = {},
+  door: Pick<FrontDoorOptions, "server" | "fastPath"> = {},
+): Promise<Gateway> {
   const appHits: string[] = [];
   const targetErrors: Gateway["targetErrors"] = [];
   const misses: Gateway["misses"] = [];
@@ -216,6 +219,7 @@ export async function startGateway(overrides: Partial<ProxyOptions> = {}): Promi
     ...overrides,
   });
   const frontDoor = createFrontDoor({
+    ...door,
     proxy,
     app: (req, res) => {
       appHits.push(req.url ?? "");

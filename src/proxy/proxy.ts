@@ -3,11 +3,13 @@ import type { Duplex } from "node:stream";
 import { isSlipwayError } from "../domain/errors.js";
 import { ActivityMeter } from "./activity-meter.js";
 import { parseUserPath, type CanonicalUserPath, type RejectedUserPath } from "./canonical-path.js";
+import { FastForwarder } from "./fast-forwarder.js";
+import { Gate, isVerdict, NOT_AUTHENTICATED, NOT_RUNNING, type Verdict } from "./gate.js";
 import { gateFailure, type GateFailure } from "./gate-failure.js";
-import { acceptsHtml, redirectTo, refuseUpgrade, replyWithError } from "./gate-replies.js";
+import { redirectTo, refuseUpgrade, replyWithError } from "./gate-replies.js";
 import { HeaderRewriter } from "./header-rewriter.js";
 import { HttpForwarder } from "./http-forwarder.js";
-import { MissResolver, namedServerCandidate } from "./miss-resolver.js";
+import { MissResolver } from "./miss-resolver.js";
 import { networkErrorCode } from "./known-network-error.js";
 import { defaultNotRunning } from "./not-running.js";
 import { OriginPolicy } from "./origin-policy.js";
@@ -17,6 +19,7 @@ import type { TargetContext } from "./target-context.js";
 import { TunnelRegistry } from "./tunnel-registry.js";
 import type {
   ActivityRecord,
+  GateRequest,
   NotRunningHandler,
   ProxyAuthenticate,
   ProxyLog,
@@ -28,6 +31,9 @@ import { WebSocketTunnel } from "./websocket-tunnel.js";
 
 export type {
   ActivityRecord,
+  CredentialRequest,
+  GateHeaders,
+  GateRequest,
   NotRunningHandler,
   ProxyAuthenticate,
   ProxyLog,
@@ -66,11 +72,7 @@ export interface ProxyOptions {
 
 const silentLog: ProxyLog = Object.freeze({ warn(): void {}, error(): void {} });
 
-const NOT_AUTHENTICATED = gateFailure("not_authenticated");
-const FORBIDDEN = gateFailure("forbidden", "You may not use this server.");
-const CROSS_ORIGIN = gateFailure("cross_origin");
 const NOT_FOUND = gateFailure("not_found");
-const NOT_RUNNING = gateFailure("server_not_running");
 const NOT_WEBSOCKET = gateFailure("bad_request", "Only websocket upgrades are proxied.");
 const INTERNAL = gateFailure("internal");
 
@@ -97,30 +99,32 @@ function asError(value: unknown): Error {
 export class Proxy {
   readonly routes: RouteTable;
 
-  private readonly authenticate: ProxyAuthenticate;
-  private readonly misses: MissResolver;
+  private readonly gate: Gate;
   private readonly notRunning: NotRunningHandler;
   private readonly onTargetError: ((route: ProxyRoute, error: Error) => void) | undefined;
   private readonly metrics: ProxyMetrics;
   private readonly log: ProxyLog;
   private readonly loginPath: string;
-  private readonly origins: OriginPolicy;
   private readonly activity: ActivityMeter;
   private readonly tunnels = new TunnelRegistry();
   private readonly context: TargetContext;
   private readonly forwarder: HttpForwarder;
+  private readonly fast: FastForwarder;
 
   constructor(options: ProxyOptions) {
-    this.authenticate = options.authenticate;
     this.notRunning = options.notRunning ?? defaultNotRunning;
     this.onTargetError = options.onTargetError;
     this.metrics = options.metrics ?? nullProxyMetrics;
     this.log = options.log ?? silentLog;
     this.loginPath = options.loginPath ?? "/hub/login";
-    this.origins = new OriginPolicy(options.allowedOrigins);
     this.activity = new ActivityMeter(options.now);
     this.routes = new RouteTable((route) => this.tunnels.closeServer(route.serverId));
-    this.misses = new MissResolver(options.resolveMiss, this.routes, this.log);
+    this.gate = new Gate({
+      authenticate: options.authenticate,
+      origins: new OriginPolicy(options.allowedOrigins),
+      routes: this.routes,
+      misses: new MissResolver(options.resolveMiss, this.routes, this.log),
+    });
     this.context = {
       rewriter: new HeaderRewriter({
         hubCookieNames: options.hubCookieNames,
@@ -130,10 +134,9 @@ export class Proxy {
       metrics: this.metrics,
       reportTargetError: (route, error) => this.reportTargetError(route, error),
     };
-    this.forwarder = new HttpForwarder({
-      context: this.context,
-      maxSocketsPerTarget: options.maxSocketsPerTarget ?? 256,
-    });
+    const maxSocketsPerTarget = options.maxSocketsPerTarget ?? 256;
+    this.forwarder = new HttpForwarder({ context: this.context, maxSocketsPerTarget });
+    this.fast = new FastForwarder({ context: this.context, maxSocketsPerTarget });
   }
 
   /** Number of open websockets. */
@@ -148,21 +151,12 @@ export class Proxy {
       this.refuse(req, res, pathFailure(path));
       return;
     }
-    let principal: ProxyPrincipal | null | Promise<ProxyPrincipal | null>;
-    try {
-      principal = this.authenticate(req);
-    } catch (error) {
-      this.failRequest(req, res, error);
-      return;
-    }
+    const principal = this.gate.authenticate(req);
     if (principal instanceof Promise) {
-      principal.then(
-        (resolved) => this.admitRequest(req, res, path, resolved),
-        (error: unknown) => this.failRequest(req, res, error),
-      );
+      void principal.then((resolved) => this.decideRequest(req, res, path, resolved));
       return;
     }
-    this.admitRequest(req, res, path, principal);
+    this.decideRequest(req, res, path, principal);
   }
 
   /** The `upgrade` listener for URLs starting with `/user/`. Nothing is upgraded before the gate passes. */
@@ -178,21 +172,33 @@ export class Proxy {
       this.refuseUpgrade(socket, NOT_WEBSOCKET);
       return;
     }
-    let principal: ProxyPrincipal | null | Promise<ProxyPrincipal | null>;
-    try {
-      principal = this.authenticate(req);
-    } catch (error) {
-      this.failUpgrade(socket, error);
-      return;
-    }
+    const principal = this.gate.authenticate(req);
     if (principal instanceof Promise) {
-      principal.then(
-        (resolved) => this.admitUpgrade(req, socket, head, path, resolved),
-        (error: unknown) => this.failUpgrade(socket, error),
-      );
+      void principal.then((resolved) => this.decideUpgrade(req, socket, head, path, resolved));
       return;
     }
-    this.admitUpgrade(req, socket, head, path, principal);
+    this.decideUpgrade(req, socket, head, path, principal);
+  }
+
+  /**
+   * The front door's fast path: the same gate, for a request head the front door parsed itself.
+   * Only a request that would be forwarded gets a route; anything else (`undefined`) goes to
+   * {@link handleRequest} through `node:http`, which answers it as it answers every request.
+   */
+  admitFast(
+    req: GateRequest & { readonly url: string },
+  ): ProxyRoute | undefined | Promise<ProxyRoute | undefined> {
+    const path = parseUserPath(req.url);
+    if (!path.ok) return undefined;
+    const principal = this.gate.authenticate(req);
+    if (principal instanceof Promise)
+      return principal.then((resolved) => this.fastRoute(req, path, resolved));
+    return this.fastRoute(req, path, principal);
+  }
+
+  /** Forwards what {@link admitFast} let through over the front door's own connections. */
+  get fastForwarder(): FastForwarder {
+    return this.fast;
   }
 
   /** Closes the websockets opened with this session or token (sign-out, revocation). */
@@ -214,59 +220,60 @@ export class Proxy {
   close(): void {
     this.tunnels.closeAll();
     this.forwarder.close();
+    this.fast.close();
   }
 
-  private admitRequest(
+  private fastRoute(
+    req: GateRequest,
+    path: CanonicalUserPath,
+    principal: ProxyPrincipal | null | Verdict,
+  ): ProxyRoute | undefined {
+    if (principal !== null && isVerdict(principal)) return undefined;
+    const verdict = this.gate.admit(req, path, principal, false);
+    return verdict.kind === "forward" ? verdict.route : undefined;
+  }
+
+  private decideRequest(
     req: IncomingMessage,
     res: ServerResponse,
     path: CanonicalUserPath,
-    principal: ProxyPrincipal | null,
+    principal: ProxyPrincipal | null | Verdict,
+  ): void {
+    if (principal !== null && isVerdict(principal)) this.answerRequest(req, res, path, principal);
+    else this.answerRequest(req, res, path, this.gate.admit(req, path, principal, false));
+  }
+
+  private answerRequest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: CanonicalUserPath,
+    verdict: Verdict,
   ): void {
     if (res.writableEnded || res.destroyed) return;
-    if (principal === null) {
-      this.refuseUnauthenticated(req, res, path);
-      return;
+    switch (verdict.kind) {
+      case "forward":
+        this.forwarder.forward(req, res, verdict.route, path.url);
+        return;
+      case "refuse":
+        this.refuse(req, res, verdict.failure);
+        return;
+      case "login":
+        // `path.url` starts with `/user/`, so `next` stays on this site.
+        redirectTo(res, `${this.loginPath}?next=${encodeURIComponent(path.url)}`);
+        this.metrics.request("3xx");
+        return;
+      case "miss":
+        void this.gate
+          .resolve(path, verdict.candidate, verdict.principal)
+          .then((resolved) => this.answerRequest(req, res, path, resolved));
+        return;
+      case "not-running":
+        this.replyNotRunning(req, res, path.owner, verdict.serverName);
+        return;
+      case "error":
+        this.refuse(req, res, this.failureOf(verdict.error));
+        return;
     }
-    if (principal.via === "cookie" && !this.origins.allowsRequest(req)) {
-      this.refuse(req, res, CROSS_ORIGIN);
-      return;
-    }
-    const route = this.routes.match(path.owner, path.next);
-    if (route === undefined) {
-      this.resolveForRequest(req, res, path, principal);
-      return;
-    }
-    if (!principal.mayAccess(route.owner, route.serverName)) {
-      this.refuse(req, res, FORBIDDEN);
-      return;
-    }
-    this.forwarder.forward(req, res, route, path.url);
-  }
-
-  private resolveForRequest(
-    req: IncomingMessage,
-    res: ServerResponse,
-    path: CanonicalUserPath,
-    principal: ProxyPrincipal,
-  ): void {
-    const candidate = namedServerCandidate(path.next);
-    if (!this.mayAccessAny(principal, path.owner, candidate)) {
-      this.refuse(req, res, FORBIDDEN);
-      return;
-    }
-    this.misses.resolve(path.owner, candidate).then(
-      (route) => {
-        if (res.writableEnded || res.destroyed) return;
-        if (route === undefined) {
-          this.replyNotRunning(req, res, path.owner, candidate ?? "", principal);
-        } else if (!principal.mayAccess(route.owner, route.serverName)) {
-          this.refuse(req, res, FORBIDDEN);
-        } else {
-          this.forwarder.forward(req, res, route, path.url);
-        }
-      },
-      (error: unknown) => this.failRequest(req, res, error),
-    );
   }
 
   private replyNotRunning(
@@ -274,12 +281,7 @@ export class Proxy {
     res: ServerResponse,
     owner: string,
     serverName: string,
-    principal: ProxyPrincipal,
   ): void {
-    if (!principal.mayAccess(owner, serverName)) {
-      this.refuse(req, res, FORBIDDEN);
-      return;
-    }
     res.once("finish", () => this.metrics.request(statusClass(res.statusCode)));
     try {
       const done = this.notRunning(req, res, owner, serverName);
@@ -287,16 +289,6 @@ export class Proxy {
     } catch (error) {
       this.failRequest(req, res, error);
     }
-  }
-
-  private refuseUnauthenticated(req: IncomingMessage, res: ServerResponse, path: CanonicalUserPath): void {
-    if ((req.method === "GET" || req.method === "HEAD") && acceptsHtml(req)) {
-      // `path.url` starts with `/user/`, so `next` stays on this site.
-      redirectTo(res, `${this.loginPath}?next=${encodeURIComponent(path.url)}`);
-      this.metrics.request("3xx");
-      return;
-    }
-    this.refuse(req, res, NOT_AUTHENTICATED);
   }
 
   private refuse(req: IncomingMessage, res: ServerResponse, failure: GateFailure): void {
@@ -308,71 +300,63 @@ export class Proxy {
     this.refuse(req, res, this.failureOf(error));
   }
 
-  private admitUpgrade(
+  private decideUpgrade(
     req: IncomingMessage,
     socket: Duplex,
     head: Buffer,
     path: CanonicalUserPath,
-    principal: ProxyPrincipal | null,
+    principal: ProxyPrincipal | null | Verdict,
   ): void {
-    if (socket.destroyed) return;
-    if (principal === null) {
-      this.refuseUpgrade(socket, NOT_AUTHENTICATED);
-      return;
-    }
-    if (principal.via === "cookie" && !this.origins.allowsUpgrade(req)) {
-      this.refuseUpgrade(socket, CROSS_ORIGIN);
-      return;
-    }
-    const route = this.routes.match(path.owner, path.next);
-    if (route !== undefined) {
-      this.openTunnel(req, socket, head, path, route, principal);
-      return;
-    }
-    const candidate = namedServerCandidate(path.next);
-    if (!this.mayAccessAny(principal, path.owner, candidate)) {
-      this.refuseUpgrade(socket, FORBIDDEN);
-      return;
-    }
-    this.misses.resolve(path.owner, candidate).then(
-      (resolved) => {
-        if (socket.destroyed) return;
-        if (resolved === undefined) {
-          const serverName = candidate ?? "";
-          this.refuseUpgrade(socket, principal.mayAccess(path.owner, serverName) ? NOT_RUNNING : FORBIDDEN);
-          return;
-        }
-        this.openTunnel(req, socket, head, path, resolved, principal);
-      },
-      (error: unknown) => this.failUpgrade(socket, error),
-    );
+    const verdict =
+      principal !== null && isVerdict(principal) ? principal : this.gate.admit(req, path, principal, true);
+    this.answerUpgrade(req, socket, head, path, verdict);
   }
 
-  private openTunnel(
+  private answerUpgrade(
     req: IncomingMessage,
     socket: Duplex,
     head: Buffer,
     path: CanonicalUserPath,
-    route: ProxyRoute,
-    principal: ProxyPrincipal,
+    verdict: Verdict,
   ): void {
-    if (!principal.mayAccess(route.owner, route.serverName)) {
-      this.refuseUpgrade(socket, FORBIDDEN);
-      return;
+    if (socket.destroyed) return;
+    switch (verdict.kind) {
+      case "forward": {
+        // Registered before the server answers, so a sign-out during the handshake still closes it.
+        const tunnel = new WebSocketTunnel(
+          socket,
+          verdict.route,
+          verdict.principal,
+          this.context,
+          this.tunnels,
+        );
+        this.tunnels.add(tunnel);
+        tunnel.open(req, path.url, head);
+        return;
+      }
+      case "refuse":
+        this.refuseUpgrade(socket, verdict.failure);
+        return;
+      case "login":
+        this.refuseUpgrade(socket, NOT_AUTHENTICATED);
+        return;
+      case "miss":
+        void this.gate
+          .resolve(path, verdict.candidate, verdict.principal)
+          .then((resolved) => this.answerUpgrade(req, socket, head, path, resolved));
+        return;
+      case "not-running":
+        this.refuseUpgrade(socket, NOT_RUNNING);
+        return;
+      case "error":
+        this.refuseUpgrade(socket, this.failureOf(verdict.error));
+        return;
     }
-    // Registered before the server answers, so a sign-out during the handshake still closes it.
-    const tunnel = new WebSocketTunnel(socket, route, principal, this.context, this.tunnels);
-    this.tunnels.add(tunnel);
-    tunnel.open(req, path.url, head);
   }
 
   private refuseUpgrade(socket: Duplex, failure: GateFailure): void {
     refuseUpgrade(socket, failure);
     this.metrics.upgrade("refused");
-  }
-
-  private failUpgrade(socket: Duplex, error: unknown): void {
-    this.refuseUpgrade(socket, this.failureOf(error));
   }
 
   private failureOf(error: unknown): GateFailure {
@@ -382,13 +366,6 @@ export class Proxy {
     }
     this.log.error({ err: asError(error) }, "the proxy's gate failed");
     return INTERNAL;
-  }
-
-  /** Whether the principal may use the default server or the named candidate; checked before asking the store. */
-  private mayAccessAny(principal: ProxyPrincipal, owner: string, candidate: string | undefined): boolean {
-    return (
-      principal.mayAccess(owner, "") || (candidate !== undefined && principal.mayAccess(owner, candidate))
-    );
   }
 
   private reportTargetError(route: ProxyRoute, error: Error): void {

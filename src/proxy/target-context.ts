@@ -11,3 +11,10 @@ export interface TargetContext {
   /** Logs the failure (without a stack when it is a known network error) and tells the hub. */
   reportTargetError(route: ProxyRoute, error: Error): void;
 }
+
+/**
+ * Bytes queued on one side of a relay before the other side stops reading. Well above a socket's
+ * 16 KiB mark, which a single 64 KiB read already passes: pausing at it would stop and start
+ * reading on every read.
+ */
+export const RELAY_HIGH_WATER = 512 * 1024;

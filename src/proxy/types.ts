@@ -22,11 +22,37 @@ export interface ProxyPrincipal {
 }
 
 /**
+ * The headers the gate reads. An `IncomingMessage` is one; so is the front door's own parse of a
+ * request head, which holds exactly one of each of these or hands the request to `node:http`.
+ */
+export interface GateHeaders {
+  readonly accept?: string | undefined;
+  readonly authorization?: string | undefined;
+  readonly cookie?: string | undefined;
+  readonly origin?: string | undefined;
+  readonly "sec-fetch-site"?: string | string[] | undefined;
+  readonly "sec-fetch-mode"?: string | string[] | undefined;
+}
+
+/** What the gate sees of a request: the same for `node:http` requests and the front door's fast path. */
+export interface GateRequest {
+  readonly method?: string | undefined;
+  /** The raw request target, as received. */
+  readonly url?: string | undefined;
+  readonly headers: GateHeaders;
+}
+
+/** What authentication may read: the credential headers and nothing else. */
+export interface CredentialRequest {
+  readonly headers: Pick<GateHeaders, "authorization" | "cookie">;
+}
+
+/**
  * Returns synchronously when the credential is cached, so the hot path stays free of awaits;
  * a promise only when the store must be asked.
  */
 export type ProxyAuthenticate = (
-  req: IncomingMessage,
+  req: CredentialRequest,
 ) => ProxyPrincipal | null | Promise<ProxyPrincipal | null>;
 
 /**

@@ -3,7 +3,7 @@ import { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { gateFailure } from "./gate-failure.js";
 import { refuseUpgrade } from "./gate-replies.js";
-import type { TargetContext } from "./target-context.js";
+import { RELAY_HIGH_WATER, type TargetContext } from "./target-context.js";
 import type { ProxyPrincipal, ProxyRoute } from "./types.js";
 
 const SERVER_UNREACHABLE = gateFailure("server_unreachable");
@@ -106,12 +106,47 @@ export class WebSocketTunnel {
     );
     if (targetHead.length > 0) client.write(targetHead);
     if (clientHead.length > 0) socket.write(clientHead);
-    socket.on("data", this.markActive);
-    client.on("data", this.markActive);
-    socket.pipe(client);
-    client.pipe(socket);
+    // One listener per direction does the relaying, the accounting and the flow control, rather
+    // than `pipe` plus an activity listener: every frame costs one event and one write.
+    socket.on("data", this.fromServer);
+    client.on("data", this.fromClient);
+    socket.on("drain", this.serverDrained);
+    client.on("drain", this.clientDrained);
+    socket.on("end", this.serverEnded);
+    client.on("end", this.clientEnded);
     this.context.metrics.upgrade("opened");
   }
+
+  private readonly fromServer = (chunk: Buffer): void => {
+    this.context.activity.record(this.route);
+    const client = this.client;
+    client.write(chunk);
+    if (client.writableLength > RELAY_HIGH_WATER) this.targetSocket?.pause();
+  };
+
+  private readonly fromClient = (chunk: Buffer): void => {
+    this.context.activity.record(this.route);
+    const socket = this.targetSocket;
+    if (socket === undefined) return;
+    socket.write(chunk);
+    if (socket.writableLength > RELAY_HIGH_WATER) this.client.pause();
+  };
+
+  private readonly clientDrained = (): void => {
+    if (this.targetSocket?.isPaused() === true) this.targetSocket.resume();
+  };
+
+  private readonly serverDrained = (): void => {
+    if (this.client.isPaused()) this.client.resume();
+  };
+
+  private readonly serverEnded = (): void => {
+    this.client.end();
+  };
+
+  private readonly clientEnded = (): void => {
+    this.targetSocket?.end();
+  };
 
   /** The server answered the handshake without upgrading (Jupyter's own origin check, a 404). */
   private relayRefusal(response: IncomingMessage): void {
@@ -146,10 +181,6 @@ export class WebSocketTunnel {
     this.closed = true;
     this.owner.remove(this);
   }
-
-  private readonly markActive = (): void => {
-    this.context.activity.record(this.route);
-  };
 
   /** Idempotent; safe as a listener on either socket. */
   readonly close = (): void => {

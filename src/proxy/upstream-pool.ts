@@ -1,0 +1,177 @@
+import { connect, type Socket } from "node:net";
+
+/** Whoever is using a pooled connection: told of everything that happens on it meanwhile. */
+export interface UpstreamUser {
+  /** The connection is this user's now; `reused` when it served a request before. */
+  attach(connection: UpstreamConnection, reused: boolean): void;
+  onData(data: Buffer): void;
+  /** The server closed its side, or the connection failed (`error` set); it is gone either way. */
+  onGone(error: Error | undefined): void;
+  onDrain(): void;
+}
+
+/**
+ * One keep-alive connection to a user's server. Its listeners are set once and pass events to
+ * whichever request holds it, so a request costs no listener churn.
+ */
+export class UpstreamConnection {
+  user: UpstreamUser | undefined;
+  /** It has served a request (and may have gone stale while idle). */
+  used = false;
+  private gone = false;
+
+  constructor(
+    readonly socket: Socket,
+    readonly pool: TargetPool,
+  ) {
+    socket.on("data", (data: Buffer) => this.onData(data));
+    socket.on("drain", () => this.user?.onDrain());
+    socket.on("end", () => this.lost(undefined));
+    socket.on("error", (error: Error) => this.lost(error));
+    socket.on("close", () => this.lost(undefined));
+  }
+
+  /** Closes the connection without telling its user, who gave it up. */
+  discard(): void {
+    this.user = undefined;
+    this.socket.destroy();
+  }
+
+  private onData(data: Buffer): void {
+    if (this.user !== undefined) this.user.onData(data);
+    // An idle server has nothing to say; whatever it says, the connection is no longer in step.
+    else this.socket.destroy();
+  }
+
+  private lost(error: Error | undefined): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.socket.destroy();
+    const user = this.user;
+    this.user = undefined;
+    this.pool.forget(this);
+    user?.onGone(error);
+  }
+}
+
+/** Connections to one server: idle ones on a stack (the warmest first), users queued past the limit. */
+class TargetPool {
+  private readonly idle: UpstreamConnection[] = [];
+  private readonly waiting: UpstreamUser[] = [];
+  private readonly all = new Set<UpstreamConnection>();
+
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+    private readonly max: number,
+    private readonly onEmpty: (pool: TargetPool) => void,
+  ) {}
+
+  private get count(): number {
+    return this.all.size;
+  }
+
+  acquire(user: UpstreamUser, fresh: boolean): void {
+    if (!fresh) {
+      const connection = this.idle.pop();
+      if (connection !== undefined) {
+        connection.socket.ref();
+        connection.user = user;
+        user.attach(connection, true);
+        return;
+      }
+    } else if (this.count >= this.max) {
+      // A retry after a stale connection: make room by closing an idle one rather than wait.
+      this.idle.shift()?.socket.destroy();
+    }
+    if (this.count >= this.max) {
+      this.waiting.push(user);
+      return;
+    }
+    this.open(user);
+  }
+
+  cancel(user: UpstreamUser): void {
+    const index = this.waiting.indexOf(user);
+    if (index !== -1) this.waiting.splice(index, 1);
+  }
+
+  /** The response is complete and the connection in step: keep it for the next request. */
+  release(connection: UpstreamConnection): void {
+    connection.user = undefined;
+    connection.used = true;
+    const next = this.waiting.shift();
+    if (next !== undefined) {
+      connection.user = next;
+      next.attach(connection, true);
+      return;
+    }
+    // An idle pooled connection must not keep the hub's process alive.
+    connection.socket.unref();
+    this.idle.push(connection);
+  }
+
+  /** Called once by a connection that closed or failed. */
+  forget(connection: UpstreamConnection): void {
+    if (!this.all.delete(connection)) return;
+    const index = this.idle.indexOf(connection);
+    if (index !== -1) this.idle.splice(index, 1);
+    const next = this.waiting.shift();
+    if (next !== undefined) this.open(next);
+    else if (this.all.size === 0) this.onEmpty(this);
+  }
+
+  destroyAll(): void {
+    this.waiting.length = 0;
+    for (const connection of [...this.all]) connection.socket.destroy();
+  }
+
+  private open(user: UpstreamUser): void {
+    const socket = connect({ host: this.host, port: this.port, noDelay: true });
+    const connection = new UpstreamConnection(socket, this);
+    this.all.add(connection);
+    connection.user = user;
+    // Writes made before the connection is up are queued by the socket.
+    user.attach(connection, false);
+  }
+}
+
+/**
+ * Keep-alive connections to users' servers, at most `maxPerTarget` per server, taken by one
+ * request at a time. Requests past the limit wait for a connection to come free.
+ */
+export class UpstreamPool {
+  private readonly targets = new Map<string, TargetPool>();
+
+  constructor(private readonly maxPerTarget: number) {}
+
+  /** `fresh`: open a new connection even if an idle one is there (a retry after a stale one). */
+  acquire(target: { readonly host: string; readonly port: number }, user: UpstreamUser, fresh = false): void {
+    this.targetFor(target).acquire(user, fresh);
+  }
+
+  cancel(target: { readonly host: string; readonly port: number }, user: UpstreamUser): void {
+    this.targets.get(`${target.host}:${target.port}`)?.cancel(user);
+  }
+
+  release(connection: UpstreamConnection): void {
+    connection.pool.release(connection);
+  }
+
+  /** Closes every connection, idle or in use; requests in flight see their connection gone. */
+  close(): void {
+    for (const pool of [...this.targets.values()]) pool.destroyAll();
+  }
+
+  private targetFor(target: { readonly host: string; readonly port: number }): TargetPool {
+    const key = `${target.host}:${target.port}`;
+    let pool = this.targets.get(key);
+    if (pool === undefined) {
+      pool = new TargetPool(target.host, target.port, this.maxPerTarget, (empty) => {
+        if (this.targets.get(key) === empty) this.targets.delete(key);
+      });
+      this.targets.set(key, pool);
+    }
+    return pool;
+  }
+}
