@@ -10,6 +10,7 @@ import { loadOrCreateKey, SecretBox } from "./auth/secret-box.js";
 import { Totp } from "./auth/totp.js";
 import { identityPolicy } from "./config/policies.js";
 import type { Config } from "./config/schema.js";
+import { CredentialSweep } from "./bootstrap/credential-sweep.js";
 import { firstAdminGate } from "./bootstrap/first-admin-gate.js";
 import { hubIdFor } from "./bootstrap/hub-id.js";
 import { proxyAuthentication } from "./bootstrap/proxy-authentication.js";
@@ -277,6 +278,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       defaults: target.defaults,
       localFallback: target.localFallback,
       partitions: access,
+      walltimeWarnings: target.walltimeWarnings,
     });
     const callbackUrl = target.callbackUrl;
     launchers.set(
@@ -414,6 +416,24 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     const tokenUse = tokens.drainActivity();
     if (tokenUse.length > 0) await store.tokens.touch(tokenUse);
   };
+  const credentialChecks = new Counter({
+    name: "slipway_credential_checks_total",
+    help: "Checks of the sessions and tokens behind open websockets, by outcome",
+    labelNames: ["outcome"],
+    registers: [registry],
+  });
+  const credentialSweep = new CredentialSweep({
+    openCredentials: () => proxy.takeCredentialUse(),
+    sessionValid: (idHash, used) => identity.isSessionValid(idHash, used),
+    tokenValid: (owner, id) => tokens.isTokenValid(owner, id),
+    close: (key) => proxy.closeSession(key),
+    clock,
+    intervalMs: config.proxy.credentialCheckInterval * 1000,
+    log: log.child({ part: "proxy" }),
+    checked: (outcome) => credentialChecks.inc({ outcome }),
+  });
+  credentialSweep.start();
+
   const activityTimer = setInterval(() => {
     flushActivity().catch((err: unknown) => log.warn({ err }, "could not record activity"));
   }, config.proxy.activityFlushInterval * 1000);
@@ -431,6 +451,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     log,
     async close() {
       clearInterval(activityTimer);
+      await credentialSweep.stop();
       await servers.close();
       for (const batcher of batchers) batcher.close();
       await flushActivity().catch(() => undefined);

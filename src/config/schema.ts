@@ -249,6 +249,9 @@ export const proxySchema = z
     routeCacheTtl: seconds(5).describe(
       "How long a credential checked by the proxy is trusted without a store look-up.",
     ),
+    credentialCheckInterval: seconds(60).describe(
+      "How often the sessions and tokens of open websockets are checked; those of ended ones are closed.",
+    ),
   })
   .prefault({});
 

@@ -16,7 +16,7 @@ import { OriginPolicy } from "./origin-policy.js";
 import { nullProxyMetrics, statusClass, type ProxyMetrics } from "./proxy-metrics.js";
 import { RouteTable } from "./route-table.js";
 import type { TargetContext } from "./target-context.js";
-import { TunnelRegistry } from "./tunnel-registry.js";
+import { TunnelRegistry, type OpenCredential } from "./tunnel-registry.js";
 import type {
   ActivityRecord,
   GateRequest,
@@ -45,6 +45,7 @@ export type { ProxyMetrics, StatusClass, UpgradeOutcome } from "./proxy-metrics.
 export { nullProxyMetrics } from "./proxy-metrics.js";
 export { defaultNotRunning } from "./not-running.js";
 export type { RouteTable } from "./route-table.js";
+export type { OpenCredential } from "./tunnel-registry.js";
 
 export interface ProxyOptions {
   readonly authenticate: ProxyAuthenticate;
@@ -207,6 +208,11 @@ export class Proxy {
   }
 
   /** Closes the websockets the user opened and those into the user's servers (disable, delete). */
+  /** Credentials holding websockets open, and whether each was used since the last call. */
+  takeCredentialUse(): OpenCredential[] {
+    return this.tunnels.takeCredentialUse();
+  }
+
   closeUser(userName: string): number {
     return this.tunnels.closeUser(userName);
   }

@@ -1,5 +1,15 @@
 import type { WebSocketTunnel } from "./websocket-tunnel.js";
 
+/** A session or API token that has websockets open through the proxy. */
+export interface OpenCredential {
+  readonly sessionKey: string;
+  readonly via: "cookie" | "token";
+  /** Whose credential it is. */
+  readonly userName: string;
+  /** The browser sent something on one of its websockets since the last look. */
+  readonly used: boolean;
+}
+
 function addTo<K>(index: Map<K, Set<WebSocketTunnel>>, key: K, tunnel: WebSocketTunnel): void {
   let set = index.get(key);
   if (set === undefined) {
@@ -53,6 +63,27 @@ export class TunnelRegistry {
     removeFrom(this.byUser, tunnel.principal.userName, tunnel);
     removeFrom(this.byUser, tunnel.route.owner, tunnel);
     removeFrom(this.byServer, tunnel.route.serverId, tunnel);
+  }
+
+  /**
+   * The credentials that hold websockets open, each with whether the browser sent anything on
+   * them since the last call, so a periodic check can end the tunnels of sessions that have
+   * timed out or ended elsewhere, and count a notebook in use as use of its session.
+   */
+  takeCredentialUse(): OpenCredential[] {
+    const out: OpenCredential[] = [];
+    for (const [sessionKey, set] of this.bySession) {
+      let used = false;
+      let first: WebSocketTunnel | undefined;
+      for (const tunnel of set) {
+        first ??= tunnel;
+        if (tunnel.clientSent) used = true;
+        tunnel.clientSent = false;
+      }
+      if (first === undefined) continue;
+      out.push({ sessionKey, via: first.principal.via, userName: first.principal.userName, used });
+    }
+    return out;
   }
 
   closeSession(sessionKey: string): number {

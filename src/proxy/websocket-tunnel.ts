@@ -43,6 +43,8 @@ export class WebSocketTunnel {
   private targetSocket: Duplex | undefined;
   private upgraded = false;
   private closed = false;
+  /** The browser sent something since the registry last asked (a person at work, not a server's chatter). */
+  clientSent = false;
 
   constructor(
     readonly client: Duplex,
@@ -126,6 +128,7 @@ export class WebSocketTunnel {
 
   private readonly fromClient = (chunk: Buffer): void => {
     this.context.activity.record(this.route);
+    this.clientSent = true;
     const socket = this.targetSocket;
     if (socket === undefined) return;
     socket.write(chunk);

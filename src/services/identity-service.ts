@@ -303,6 +303,24 @@ export class IdentityService {
     this.#sessions.deleteWhere((entry) => entry.user.id === userId);
   }
 
+  /**
+   * Whether a full session is still good, asked of the store rather than the cache so that a
+   * sign-out on another replica counts. `used` records use that reached no hub page (traffic on
+   * a websocket opened with the session), so working in a notebook keeps the session alive.
+   */
+  async isSessionValid(idHash: string, used: boolean): Promise<boolean> {
+    const session = await this.#store.sessions.get(idHash);
+    const user =
+      session && session.stage === "full" ? await this.#store.users.getById(session.userId) : undefined;
+    if (!session || !user || user.disabled || !this.#isLive(session)) {
+      this.#sessions.delete(idHash);
+      this.#lastTouch.delete(idHash);
+      return false;
+    }
+    if (used) this.#maybeTouch(idHash);
+    return true;
+  }
+
   async #loadSession(sessionId: string): Promise<CachedSession | null> {
     const idHash = this.#random.sha256(sessionId);
     const session = await this.#store.sessions.get(idHash);

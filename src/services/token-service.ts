@@ -157,6 +157,17 @@ export class TokenService {
     this.#cache.deleteWhere((p) => p !== null && p.principal.user.id === userId);
   }
 
+  /** Whether a token still exists, unexpired, for an enabled owner; asked of the store, not the cache. */
+  async isTokenValid(ownerName: string, id: string): Promise<boolean> {
+    const owner = await this.#store.users.getByName(ownerName);
+    const token = owner && !owner.disabled ? await this.#store.tokens.get(owner.id, id) : undefined;
+    const valid =
+      token !== undefined &&
+      (token.expiresAt === null || token.expiresAt.getTime() > this.#clock.now().getTime());
+    if (!valid) this.#cache.deleteWhere((p) => p !== null && p.principal.credentialKey === id);
+    return valid;
+  }
+
   /** Called with a token's id when it is revoked, so websockets opened with it can be closed. */
   onRevoke(listener: (tokenId: string) => void): () => void {
     this.#revokeListeners.add(listener);
