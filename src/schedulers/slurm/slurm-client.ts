@@ -4,6 +4,7 @@ import {
   isAccountingStorageUnsupported,
   isInvalidJobIdError,
   JOB_ID,
+  parseClusterName,
   parseGpusPerPartition,
   parseGroups,
   parsePartitions,
@@ -70,6 +71,8 @@ function brief(run: RunResult): string {
  * `SchedulerUnavailable`; every output is parsed and validated before use.
  */
 export class SlurmClient {
+  #clusterName: string | undefined;
+
   constructor(
     private readonly options: {
       readonly runner: ProcessRunner;
@@ -207,6 +210,8 @@ export class SlurmClient {
   async accountsOf(user: string): Promise<UserAccounts> {
     if (!USER_NAME.test(user)) return { defaultAccount: null, accounts: [] };
     const { sacctmgr } = this.options.commands;
+    // Default accounts are per cluster, and one slurmdbd may keep several clusters.
+    const cluster = await this.clusterName();
     const run = await this.run("sacctmgr", [
       sacctmgr,
       "-n",
@@ -215,6 +220,7 @@ export class SlurmClient {
       "user",
       // `name=` so that no user name can be read as one of sacctmgr's keywords.
       `name=${user}`,
+      `cluster=${cluster}`,
       "withassoc",
       `format=${SACCTMGR_USER_FORMAT}`,
     ]);
@@ -224,6 +230,16 @@ export class SlurmClient {
       throw new SchedulerUnavailable(`sacctmgr failed: ${brief(run)}`);
     }
     return this.parse("sacctmgr", () => parseUserAccounts(run.stdout));
+  }
+
+  /** Slurm's ClusterName (`scontrol show config`), read once: it changes only with the cluster. */
+  async clusterName(): Promise<string> {
+    if (this.#clusterName !== undefined) return this.#clusterName;
+    const { scontrol } = this.options.commands;
+    const run = await this.run("scontrol", [scontrol, "show", "config"]);
+    if (run.code !== 0) throw new SchedulerUnavailable(`scontrol failed: ${brief(run)}`);
+    this.#clusterName = this.parse("scontrol", () => parseClusterName(run.stdout));
+    return this.#clusterName;
   }
 
   /** The user's Unix groups (names), as AllowGroups compares them. */

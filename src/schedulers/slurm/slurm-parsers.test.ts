@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
+  parseClusterName,
   isAccountingDisabled,
   isInvalidJobIdError,
   parseGpusPerPartition,
@@ -135,5 +136,15 @@ describe("Slurm output parsers", () => {
     assert.equal(parseEpoch("N/A"), null);
     assert.equal(parseEpoch("Unknown"), null);
     assert.equal(parseEpoch("1795598576"), 1795598576);
+  });
+});
+
+describe("scontrol show config", () => {
+  it("reads ClusterName and refuses output without one", () => {
+    const config =
+      "Configuration data as of 2026-11-25T10:00:00\nAuthType                = auth/munge\nClusterName             = lab\nSLURM_VERSION           = 22.05.8\n";
+    assert.equal(parseClusterName(config), "lab");
+    assert.throws(() => parseClusterName("AuthType = auth/munge\n"), /ClusterName/);
+    assert.throws(() => parseClusterName("ClusterName = lab;rm\n"), /ClusterName/);
   });
 });

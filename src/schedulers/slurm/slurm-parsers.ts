@@ -304,6 +304,13 @@ export function parseUserAccounts(stdout: string): UserAccounts {
   return { defaultAccount, accounts };
 }
 
+/** `ClusterName = lab` from `scontrol show config`. */
+export function parseClusterName(stdout: string): string {
+  const match = /^ClusterName\s*=\s*([A-Za-z0-9_.-]{1,64})\s*$/m.exec(stdout);
+  if (!match?.[1]) throw new SlurmParseError("scontrol", "no ClusterName in scontrol show config");
+  return match[1];
+}
+
 /** sacctmgr on a cluster without slurmdbd: jobs there carry no account unless one is asked for. */
 export function isAccountingStorageUnsupported(text: string): boolean {
   return /not running a supported accounting_storage plugin/i.test(text);

@@ -19,6 +19,14 @@ function partition(name: string, lists: string): string {
   return `PartitionName=${name} ${lists} AllowQos=ALL AllocNodes=ALL Default=NO QoS=N/A DefaultTime=01:00:00 DisableRootJobs=NO ExclusiveUser=NO GraceTime=0 Hidden=NO MaxNodes=UNLIMITED MaxTime=04:00:00 MinNodes=0 LLN=NO MaxCPUsPerNode=UNLIMITED Nodes=cpu1 PriorityJobFactor=1 PriorityTier=1 RootOnly=NO ReqResv=NO OverSubscribe=NO OverTimeLimit=NONE PreemptMode=OFF State=UP TotalCPUs=16 TotalNodes=1 SelectTypeParameters=NONE JobDefaults=(null) DefMemPerNode=UNLIMITED MaxMemPerNode=UNLIMITED`;
 }
 
+/** The part of `scontrol show config` the hub reads, as Slurm 22.05 prints it. */
+const SHOW_CONFIG = [
+  "Configuration data as of 2026-11-25T10:00:00",
+  "AccountingStorageType   = accounting_storage/slurmdbd",
+  "ClusterName             = lab",
+  "SLURM_VERSION           = 22.05.8",
+].join("\n");
+
 const ok = (stdout: string): RunResult => ({ code: 0, signal: null, stdout, stderr: "", timedOut: false });
 const failed = (stderr: string, code = 1): RunResult => ({
   code,
@@ -38,6 +46,7 @@ class FakeSlurm implements ProcessRunner {
   async run(argv: readonly string[]): Promise<RunResult> {
     this.calls.push([...argv]);
     const [command = "", ...args] = argv;
+    if (command === COMMANDS.scontrol && args[1] === "config") return ok(SHOW_CONFIG);
     if (command === COMMANDS.scontrol) return ok(this.partitions.join("\n"));
     if (command === COMMANDS.sinfo)
       return ok(this.partitions.map((p) => `${/^PartitionName=(\S+)/.exec(p)?.[1]}|(null)`).join("\n"));
@@ -107,6 +116,7 @@ describe("the partitions a user is offered", () => {
         "show",
         "user",
         "name=alice",
+        "cluster=lab",
         "withassoc",
         "format=DefaultAccount,Account",
       ],
