@@ -177,7 +177,47 @@ export class IdentityService {
   async completeTotpEnrolment(sessionId: string, pending: string, code: string): Promise<SignInResult> {
     const current = await this.#loadSession(sessionId);
     if (!current || current.session.stage !== "enrol") throw new SlipwayError("not_authenticated");
+    return this.#finishEnrolment(sessionId, current.user, pending, code);
+  }
+
+  /**
+   * Enrols an authenticator for a signed-in user who has none yet (TOTP optional). The password
+   * is asked again, so a session left open on a shared machine cannot bind someone else's
+   * authenticator to the account. Returns a new full session in place of the old one.
+   */
+  async enrolTotpSignedIn(
+    sessionId: string,
+    password: string,
+    pending: string,
+    code: string,
+    address: string,
+  ): Promise<SignInResult> {
+    const current = await this.#loadSession(sessionId);
+    if (!current || current.session.stage !== "full") throw new SlipwayError("not_authenticated");
     const user = current.user;
+    if (user.totpEnrolled) {
+      throw new SlipwayError("validation_failed", "Your account already has an authenticator.");
+    }
+    const keys = [`user:${user.name}`, `addr:${address}`];
+    await this.#checkThrottle(keys);
+    const credentials = await this.#store.users.getCredentials(user.id);
+    let ok = false;
+    if (credentials?.passwordHash) ok = await this.#hasher.verify(password, credentials.passwordHash);
+    else await this.#hasher.verifyDummy();
+    if (!ok) {
+      await this.#recordFailure(keys);
+      throw new SlipwayError("invalid_credentials", "The password is not right.");
+    }
+    return this.#finishEnrolment(sessionId, user, pending, code);
+  }
+
+  /** Checks the code against the secret sealed in `pending`, stores it, and replaces the session. */
+  async #finishEnrolment(
+    sessionId: string,
+    user: User,
+    pending: string,
+    code: string,
+  ): Promise<SignInResult> {
     let secret: string;
     try {
       const parsed: unknown = JSON.parse(this.#sealer.open(pending));

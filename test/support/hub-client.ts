@@ -134,7 +134,10 @@ export async function completeSetup(
   if (submitted.status !== 303)
     throw new Error(`set-up answered ${submitted.status}: ${await submitted.text()}`);
   const location = submitted.headers.get("location") ?? "";
-  if (!location.startsWith("/hub/enrol-totp")) return { ...account, totpSecret: "" };
+  if (!location.startsWith("/hub/enrol-totp")) {
+    await client.refreshXsrf();
+    return { ...account, totpSecret: "" };
+  }
   const enrol = await client.page(location);
   const secret = field(enrol.html, /id="totp-secret" class="secret">([A-Z2-7]+)</);
   rememberSecret(secret);

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { isSlipwayError, SlipwayError } from "../../domain/errors.js";
+import type { Principal } from "../../domain/principal.js";
 import type { SignInResult } from "../../services/identity-service.js";
 import {
   checkSameOrigin,
@@ -33,6 +34,12 @@ const setupBody = z.strictObject({
   username: z.string().max(256).optional(),
   password: z.string().max(1024),
   confirm: z.string().max(1024),
+  _xsrf: z.string().max(256),
+});
+const accountTotpBody = z.strictObject({
+  password: z.string().max(1024),
+  code: z.string().max(64),
+  pending: z.string().max(4096),
   _xsrf: z.string().max(256),
 });
 const logoutBody = z.strictObject({ _xsrf: z.string().max(256).optional() });
@@ -270,6 +277,102 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext, random
       if (!isSlipwayError(err)) throw err;
       reply.code(err.status);
       return renderEnrol(reply, pending, next, err.message);
+    }
+  });
+
+  // --- an authenticator later, when TOTP is optional ---------------------------------------
+
+  const renderAccountTotp = async (
+    reply: FastifyReply,
+    principal: Principal,
+    error?: string,
+  ): Promise<string> => {
+    noStore(reply);
+    reply.type("text/html; charset=utf-8");
+    if (principal.user.totpEnrolled) {
+      return page({
+        title: "Authenticator",
+        body: html`<section class="card narrow">
+          <h1>Authenticator</h1>
+          <p>Your account has an authenticator: signing in asks for its 6-digit code.</p>
+          <p><a href="/hub/home">Back to your servers</a></p>
+        </section>`,
+      });
+    }
+    const enrolment = await ctx.identity.beginTotpEnrolment(principal.user);
+    const qr = `data:image/svg+xml;base64,${Buffer.from(enrolment.qrSvg).toString("base64")}`;
+    return page({
+      title: "Set up an authenticator",
+      body: html`<section class="card narrow">
+        <h1>Set up an authenticator</h1>
+        <p>
+          With an authenticator, signing in also asks for a 6-digit code from your phone. Scan this code with
+          an authenticator app (FreeOTP, Google Authenticator, Aegis, 1Password…), then enter your password
+          and the code it shows.
+        </p>
+        ${error ? html`<p class="error" role="alert">${error}</p>` : ""}
+        <img
+          class="qr"
+          id="totp-qr"
+          alt="QR code of your authenticator secret"
+          src="${qr}"
+          width="220"
+          height="220"
+        />
+        <p>
+          Or type this secret: <code id="totp-secret" class="secret">${enrolment.secret}</code>
+          <button type="button" class="copy" data-copy="#totp-secret">Copy</button>
+        </p>
+        <form method="post" action="/hub/account/authenticator">
+          <input type="hidden" name="_xsrf" value="${principal.xsrfToken ?? ""}" />
+          <input type="hidden" name="pending" value="${enrolment.pending}" />
+          <label
+            >Password <input name="password" type="password" autocomplete="current-password" required
+          /></label>
+          <label
+            >Code
+            <input name="code" inputmode="numeric" pattern="[0-9]{6}" autocomplete="one-time-code" required
+          /></label>
+          <button type="submit">Confirm</button>
+        </form>
+        <p><a href="/hub/home">Not now</a></p>
+      </section>`,
+      script: "enrol",
+    });
+  };
+
+  const signedInByCookie = async (request: FastifyRequest): Promise<Principal | undefined> => {
+    const principal = await resolvePrincipal(ctx, request);
+    return principal?.via === "cookie" ? principal : undefined;
+  };
+
+  app.get("/hub/account/authenticator", async (request, reply) => {
+    const principal = await signedInByCookie(request);
+    if (!principal) return reply.redirect(withNext("/hub/login", "/hub/account/authenticator"), 302);
+    return renderAccountTotp(reply, principal);
+  });
+
+  app.post("/hub/account/authenticator", async (request, reply) => {
+    const body = parseBody(accountTotpBody, request.body);
+    const principal = await signedInByCookie(request);
+    const sessionId = sessionIdOf(ctx, request);
+    if (!principal || sessionId === undefined) throw new SlipwayError("not_authenticated");
+    checkSameOrigin(ctx, request, principal.xsrfToken);
+    try {
+      const result = await ctx.identity.enrolTotpSignedIn(
+        sessionId,
+        body.password,
+        body.pending,
+        body.code.trim(),
+        clientAddress(ctx, request),
+      );
+      return afterSignIn(reply, result, "/hub/home");
+    } catch (err) {
+      if (!isSlipwayError(err)) throw err;
+      reply.code(err.status);
+      if (err.code === "too_many_attempts")
+        reply.header("retry-after", String(err.details?.["retryAfter"] ?? 1));
+      return renderAccountTotp(reply, principal, err.message);
     }
   });
 

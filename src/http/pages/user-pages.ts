@@ -146,6 +146,14 @@ export function registerUserPages(app: FastifyInstance, ctx: HttpContext): void 
       script: "home",
       body: html`<section class="card">
         <h1>Your servers</h1>
+        ${
+          !ctx.identity.totpRequired && !user.totpEnrolled
+            ? html`<p class="notice" id="totp-offer">
+                Protect your account with a second step at sign-in:
+                <a href="/hub/account/authenticator">set up an authenticator</a>.
+              </p>`
+            : ""
+        }
         <p class="status-line" id="stream-status" role="status"></p>
         <div id="walltime-warnings" role="alert"></div>
         <table
