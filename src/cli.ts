@@ -1,22 +1,14 @@
 #!/usr/bin/env node
-import { resolve, join } from "node:path";
+import { resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import pino from "pino";
-import { newToken, sha256Hex } from "./auth/random-token.js";
-import { loadOrCreateKey, SecretBox } from "./auth/secret-box.js";
-import { PasswordHasher } from "./auth/password-hasher.js";
-import { Totp } from "./auth/totp.js";
-import { loadConfig } from "./config/load-config.js";
-import { identityPolicy } from "./config/policies.js";
+import type { AdminServices } from "./bootstrap/admin-services.js";
 import type { Config } from "./config/schema.js";
 import { isSlipwayError } from "./domain/errors.js";
 import { assertUserName } from "./domain/names.js";
-import { systemClock } from "./ports/clock.js";
-import { IdentityService } from "./services/identity-service.js";
-import { TokenService } from "./services/token-service.js";
-import { openStore } from "./store/open-store.js";
-import { startHub, VERSION } from "./main.js";
-import type { Store } from "./ports/store.js";
+import { VERSION } from "./version.js";
+
+// Each command imports what it needs when it runs: `serve` never loads the administrative
+// commands' code, and `--version` or `--help` load neither (start-up time, see docs/deployment.md).
 
 interface CommonOptions {
   config?: string;
@@ -29,6 +21,7 @@ function fail(message: string): never {
 }
 
 async function configFrom(options: CommonOptions): Promise<Config> {
+  const { loadConfig } = await import("./config/load-config.js");
   const result = await loadConfig(options.config);
   if (!result.ok) fail(`the configuration is not valid:\n  ${result.errors.join("\n  ")}`);
   return result.config;
@@ -46,45 +39,16 @@ function intArg(name: string, min: number, max: number) {
 /** The store and identity services alone, for administrative commands that need no running hub. */
 async function withStore<T>(
   options: CommonOptions,
-  fn: (deps: {
-    config: Config;
-    store: Store;
-    identity: IdentityService;
-    tokens: TokenService;
-    dataDir: string;
-  }) => Promise<T>,
+  fn: (deps: AdminServices & { config: Config; dataDir: string }) => Promise<T>,
 ): Promise<T> {
   const config = await configFrom(options);
   const dataDir = resolve(options.dataDir);
-  const { mkdir } = await import("node:fs/promises");
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const log = pino({ level: "warn" }, pino.destination(2));
-  const store = await openStore(config.database.url ?? `sqlite:${join(dataDir, "slipway.sqlite")}`);
-  await store.migrate();
-  const sealer = new SecretBox(await loadOrCreateKey(join(dataDir, "secret.key")));
-  const random = { token: () => newToken(32), sha256: sha256Hex };
-  const identity = new IdentityService({
-    store,
-    clock: systemClock,
-    hasher: new PasswordHasher(),
-    totp: new Totp(),
-    sealer,
-    random,
-    log,
-    policy: identityPolicy(config, 0),
-  });
-  const tokens = new TokenService({
-    store,
-    clock: systemClock,
-    random,
-    log,
-    maxExpiresInSeconds: config.tokens.maxExpiresIn,
-    cacheTtlMs: 0,
-  });
+  const { openAdminServices } = await import("./bootstrap/admin-services.js");
+  const services = await openAdminServices(config, dataDir);
   try {
-    return await fn({ config, store, identity, tokens, dataDir });
+    return await fn({ ...services, config, dataDir });
   } finally {
-    await store.close();
+    await services.close();
   }
 }
 
@@ -108,7 +72,8 @@ common(program.command("serve").description("run the hub"))
   .option("--port <n>", "port of the public listener", intArg("--port", 0, 65535))
   .option("--host <addr>", "address of the public listener")
   .action(async (opts: CommonOptions & { port?: number; host?: string }) => {
-    const config = await configFrom(opts);
+    // The hub's code loads while the configuration is read.
+    const [config, { startHub }] = await Promise.all([configFrom(opts), import("./main.js")]);
     const merged: Config = {
       ...config,
       hub: {
@@ -143,6 +108,7 @@ common(
     .argument("<file>", "configuration file to check")
     .description("validate a configuration file and report every error"),
 ).action(async (file: string) => {
+  const { loadConfig } = await import("./config/load-config.js");
   const result = await loadConfig(file);
   if (result.ok) {
     process.stdout.write(`${file}: valid\n`);

@@ -13,19 +13,16 @@ import type { Config } from "./config/schema.js";
 import { CredentialSweep } from "./bootstrap/credential-sweep.js";
 import { firstAdminGate } from "./bootstrap/first-admin-gate.js";
 import { hubIdFor } from "./bootstrap/hub-id.js";
+import { startIdleCollector } from "./bootstrap/idle-collector.js";
 import { proxyAuthentication } from "./bootstrap/proxy-authentication.js";
 import { probeWith } from "./bootstrap/readiness-probe.js";
+import type { SlurmTarget } from "./bootstrap/slurm-target.js";
 import { buildApp } from "./http/app.js";
 import type { HttpContext } from "./http/context.js";
 import { cookieNames, HUB_COOKIE_NAMES } from "./http/cookies.js";
 import { detectJupyterCommand } from "./launchers/detect-jupyter-command.js";
 import { LocalLauncher } from "./launchers/local-launcher.js";
 import { NodeProcessRunner } from "./launchers/node-process-runner.js";
-import { SlurmHelperClient } from "./launchers/slurm-helper-client.js";
-import { SlurmLauncher } from "./launchers/slurm-launcher.js";
-import { JobStatusBatcher } from "./schedulers/slurm/job-status-batcher.js";
-import { SlurmClient, type SchedulerMetrics } from "./schedulers/slurm/slurm-client.js";
-import { SlurmPartitionAccess } from "./schedulers/slurm/slurm-partition-access.js";
 import { systemClock, type Clock } from "./ports/clock.js";
 import type { Launcher } from "./ports/launcher.js";
 import type { Logger } from "./ports/logger.js";
@@ -39,8 +36,9 @@ import { TokenService } from "./services/token-service.js";
 import { UsersService } from "./services/users-service.js";
 import { InProcessNotifier } from "./store/in-process-notifier.js";
 import { openStore } from "./store/open-store.js";
+import { VERSION } from "./version.js";
 
-export const VERSION = "0.1.0";
+export { VERSION } from "./version.js";
 
 export interface HubOptions {
   readonly config: Config;
@@ -210,7 +208,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     buckets: [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600],
     registers: [registry],
   });
-  const batchers: JobStatusBatcher[] = [];
+  const slurmTargets: SlurmTarget[] = [];
   const callbackKey = await loadOrCreateKey(join(dataDir, "callback.key"));
   const helperEnv: Record<string, string> = {};
   if (process.env["PATH"] !== undefined) helperEnv["PATH"] = process.env["PATH"];
@@ -238,74 +236,34 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       );
       continue;
     }
+    // Slurm's code is loaded only when a Slurm target is configured.
+    const { slurmTarget } = await import("./bootstrap/slurm-target.js");
     const cluster = target.cluster;
-    const metrics: SchedulerMetrics = {
-      call: (cmd, outcome, seconds) => {
-        schedulerCalls.inc({ cluster, command: cmd, outcome });
-        schedulerLatency.observe({ cluster, command: cmd }, seconds);
-      },
-      queueWait: (seconds) => queueWaits.observe({ cluster }, seconds),
-    };
-    const client = new SlurmClient({
-      runner: options.schedulerRunner ?? runner,
-      commands: target.commands,
-      timeoutMs: target.commandTimeout * 1000,
-      metrics,
+    const built = slurmTarget({
+      name,
+      target,
+      servers: config.servers,
+      clock,
+      runner,
+      schedulerRunner: options.schedulerRunner ?? runner,
+      helperArgv,
       env: helperEnv,
+      hubId,
+      command,
+      defaultAgent: defaultJobAgent(),
+      origin: () => origin.value,
+      callbackKey,
+      metrics: {
+        call: (cmd, outcome, seconds) => {
+          schedulerCalls.inc({ cluster, command: cmd, outcome });
+          schedulerLatency.observe({ cluster, command: cmd }, seconds);
+        },
+        queueWait: (seconds) => queueWaits.observe({ cluster }, seconds),
+      },
     });
-    const intervalMs = target.pollInterval * 1000;
-    const batcher = new JobStatusBatcher(client, clock, {
-      // Exactly one query per interval (invariant 3): launches in flight ask again as soon as
-      // they have an answer, and the monitor's jittered tick joins the next query.
-      minIntervalMs: intervalMs,
-      gatherMs: 50,
-    });
-    batchers.push(batcher);
-    const access = new SlurmPartitionAccess(client, {
-      partitions: target.partitions,
-      maxCpus: target.maxCpus,
-      maxMemoryMb: target.maxMemoryMb,
-      maxRuntimeMinutes: target.maxRuntimeMinutes,
-      defaultRuntimeMinutes: target.defaults.runtimeMinutes,
-      ttlMs: target.partitionCacheTtl * 1000,
-      now: () => clock.now().getTime(),
-    });
-    targetConfigs.push({
-      name,
-      type: "slurm",
-      displayName: target.displayName,
-      description: target.description,
-      defaults: target.defaults,
-      localFallback: target.localFallback,
-      partitions: access,
-      walltimeWarnings: target.walltimeWarnings,
-    });
-    const callbackUrl = target.callbackUrl;
-    launchers.set(
-      name,
-      new SlurmLauncher({
-        cluster,
-        client,
-        batcher,
-        helper: new SlurmHelperClient({
-          runner,
-          helperArgv: [...helperArgv],
-          runAs: config.servers.runAs,
-          env: helperEnv,
-        }),
-        hubId,
-        command: [...(target.command ?? command)],
-        workDir: config.servers.workDir,
-        python: target.python,
-        agent: target.agent ?? defaultJobAgent(),
-        callbackUrl: () => callbackUrl ?? origin.value,
-        callbackKey,
-        queueLimit: (partition) => target.partitions[partition]?.queueLimit ?? 3600,
-        localFallback: target.localFallback,
-        metrics,
-        clock,
-      }),
-    );
+    targetConfigs.push(built.target);
+    launchers.set(name, built.launcher);
+    slurmTargets.push(built);
   }
   const spawnOptions = new SpawnOptions(targetConfigs, config.servers.defaultTarget);
   const servers = new ServersService({
@@ -438,6 +396,12 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     flushActivity().catch((err: unknown) => log.warn({ err }, "could not record activity"));
   }, config.proxy.activityFlushInterval * 1000);
   activityTimer.unref();
+  const idleCollector = startIdleCollector({
+    intervalMs: 2000,
+    busyAbove: 0.2,
+    quietBelow: 0.05,
+    log: log.child({ part: "memory" }),
+  });
 
   const url = config.hub.publicUrl
     ? origin.value
@@ -451,9 +415,10 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     log,
     async close() {
       clearInterval(activityTimer);
+      idleCollector.stop();
       await credentialSweep.stop();
       await servers.close();
-      for (const batcher of batchers) batcher.close();
+      for (const target of slurmTargets) target.close();
       await flushActivity().catch(() => undefined);
       frontDoor?.closeAll();
       await app.close();

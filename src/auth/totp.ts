@@ -1,6 +1,5 @@
 import { randomFillSync } from "node:crypto";
 import { HOTP, Secret, TOTP } from "otpauth";
-import { toString as qrToString } from "qrcode";
 import type { TotpCodes } from "../ports/security.js";
 
 // SHA-1, 6 digits and 30 s are what every authenticator app supports; most ignore the algorithm,
@@ -45,9 +44,10 @@ export class Totp implements TotpCodes {
     }).toString();
   }
 
-  /** The URI as an SVG QR code, for the enrolment page. */
-  qrSvg(uri: string): Promise<string> {
-    return qrToString(uri, { type: "svg", errorCorrectionLevel: "M", margin: 2 });
+  /** The URI as an SVG QR code, for the enrolment page; loads the QR library on first use. */
+  async qrSvg(uri: string): Promise<string> {
+    const { qrSvg } = await import("./qr-svg.js");
+    return qrSvg(uri);
   }
 
   /**

@@ -1,5 +1,4 @@
 import { readFile } from "node:fs/promises";
-import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { configSchema, type Config } from "./schema.js";
 
@@ -28,7 +27,8 @@ export async function loadConfig(path: string | undefined): Promise<ConfigResult
   } catch (err) {
     return { ok: false, errors: [`${path}: ${err instanceof Error ? err.message : String(err)}`] };
   }
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) return { ok: false, errors: doc.errors.map((e) => `${path}: ${e.message}`) };
-  return validateConfig(doc.toJS());
+  const { parseYaml } = await import("./parse-yaml.js");
+  const parsed = parseYaml(text);
+  if (!parsed.ok) return { ok: false, errors: parsed.errors.map((e) => `${path}: ${e}`) };
+  return validateConfig(parsed.value);
 }

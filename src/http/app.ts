@@ -96,6 +96,19 @@ export async function buildApp(ctx: HttpContext, options: AppOptions): Promise<F
     },
     return503OnClosing: true,
     forceCloseConnections: false,
+    // Bodies are validated with zod where they enter (parseBody) and replies are plain JSON, so
+    // Fastify's schema compilers (ajv, fast-json-stringify) are never needed; leaving them unloaded
+    // shortens the hub's start. A route that declares a JSON schema fails when it is registered.
+    schemaController: {
+      compilersFactory: {
+        buildValidator: () => () => {
+          throw new Error("Routes validate with zod (parseBody), not with a Fastify schema.");
+        },
+        buildSerializer: () => () => {
+          throw new Error("Routes reply with plain JSON, not with a Fastify response schema.");
+        },
+      },
+    },
   });
   const log: Logger = ctx.log;
 

@@ -12,6 +12,8 @@ import type { UpstreamConnection, UpstreamPool, UpstreamUser } from "./upstream-
 const SERVER_UNREACHABLE = gateFailure("server_unreachable");
 const HEAD_END = Buffer.from("\r\n\r\n", "latin1");
 const MAX_RESPONSE_HEAD = 64 * 1024;
+/** A response head and the body bytes that came with it are sent as one buffer up to this size. */
+const JOIN_LIMIT = 16 * 1024;
 
 /** The client connection an exchange answers on. */
 export interface ExchangeClient {
@@ -85,6 +87,8 @@ export class FastExchange implements UpstreamUser {
   private keepClient = false;
   private clientFull = false;
   private finished = false;
+  /** The response head, until it goes out with the first body bytes (one write, not two). */
+  private pendingHead: string | undefined;
 
   constructor(
     private readonly shared: ExchangeShared,
@@ -163,7 +167,7 @@ export class FastExchange implements UpstreamUser {
     this.connection?.socket.resume();
   }
 
-  onData(data: Buffer): void {
+  onData(data: Buffer): boolean {
     this.receivedAny = true;
     switch (this.phase) {
       case Phase.Head:
@@ -183,6 +187,8 @@ export class FastExchange implements UpstreamUser {
         this.inStep = false;
         break;
     }
+    // A write the client's socket could not finish at once still refers to `data`.
+    return this.client.socket.writableLength > 0;
   }
 
   onGone(error: Error | undefined): void {
@@ -233,7 +239,8 @@ export class FastExchange implements UpstreamUser {
       const end = buffer.indexOf(HEAD_END);
       if (end === -1) {
         if (buffer.length > MAX_RESPONSE_HEAD) this.failProtocol("the response head is too large");
-        else this.headBuffer = buffer;
+        // `buffer` may be a view of the connection's read buffer, which the next read reuses.
+        else this.headBuffer = Buffer.from(buffer);
         return;
       }
       const head = parseResponseHead(buffer, end);
@@ -288,9 +295,7 @@ export class FastExchange implements UpstreamUser {
 
     this.started = true;
     this.phase = phase;
-    const socket = this.client.socket;
-    socket.cork();
-    socket.write(out, "latin1");
+    this.pendingHead = out;
     switch (phase) {
       case Phase.Done:
         if (rest.length > 0) this.inStep = false;
@@ -308,7 +313,15 @@ export class FastExchange implements UpstreamUser {
         if (rest.length > 0) this.toClient(rest);
         break;
     }
-    socket.uncork();
+    this.flushHead();
+  }
+
+  /** Writes the response head if no body bytes took it along. */
+  private flushHead(): void {
+    const head = this.pendingHead;
+    if (head === undefined) return;
+    this.pendingHead = undefined;
+    this.client.socket.write(head, "latin1");
   }
 
   private relayLength(data: Buffer): void {
@@ -335,7 +348,22 @@ export class FastExchange implements UpstreamUser {
 
   private toClient(data: Buffer): void {
     const socket = this.client.socket;
-    socket.write(data);
+    const head = this.pendingHead;
+    if (head === undefined) {
+      socket.write(data);
+    } else if (data.length <= JOIN_LIMIT) {
+      this.pendingHead = undefined;
+      const out = Buffer.allocUnsafe(head.length + data.length);
+      out.write(head, 0, "latin1");
+      data.copy(out, head.length);
+      socket.write(out);
+    } else {
+      this.pendingHead = undefined;
+      socket.cork();
+      socket.write(head, "latin1");
+      socket.write(data);
+      socket.uncork();
+    }
     if (this.clientFull || socket.writableLength <= RELAY_HIGH_WATER) return;
     this.clientFull = true;
     this.connection?.socket.pause();
@@ -349,6 +377,7 @@ export class FastExchange implements UpstreamUser {
     if (this.finished) return;
     this.finished = true;
     this.shared.context.reportTargetError(this.route, protocolError(reason));
+    this.pendingHead = undefined;
     if (this.started) this.client.socket.destroy();
     else this.replyUnreachable();
   }
@@ -363,6 +392,7 @@ export class FastExchange implements UpstreamUser {
 
   private finish(): void {
     if (this.finished) return;
+    this.flushHead();
     this.finished = true;
     this.phase = Phase.Done;
     const connection = this.connection;

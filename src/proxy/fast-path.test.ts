@@ -9,9 +9,28 @@ import {
   type RawBackend,
   type RawRequest,
 } from "./fast-path-fixture.js";
-import { ORIGIN, route, startGateway, type Gateway } from "./proxy-test-fixture.js";
+import { ORIGIN, pattern, route, startGateway, type Gateway } from "./proxy-test-fixture.js";
 
 const COOKIE = "slipway-session=alice";
+/** Larger than the kernel's socket buffers on both sides, so that the relay's writes back up. */
+const LARGE = pattern(8 * 1024 * 1024 + 17);
+
+/** `LARGE` in chunks of uneven sizes, so that chunk boundaries fall anywhere in the proxy's reads. */
+function chunkedLarge(): Buffer {
+  const parts: Buffer[] = [];
+  let size = 1;
+  for (let at = 0; at < LARGE.length; size = (size * 7 + 12345) % 150000) {
+    const chunk = LARGE.subarray(at, at + size + 1);
+    parts.push(
+      Buffer.from(`${chunk.length.toString(16)}\r\n`, "latin1"),
+      chunk,
+      Buffer.from("\r\n", "latin1"),
+    );
+    at += chunk.length;
+  }
+  parts.push(Buffer.from("0\r\n\r\n", "latin1"));
+  return Buffer.concat(parts);
+}
 
 function get(path: string, extra = ""): string {
   return `GET ${path} HTTP/1.1\r\nHost: hub.example\r\nCookie: ${COOKIE}\r\n${extra}\r\n`;
@@ -50,6 +69,14 @@ function respond(request: RawRequest, socket: Socket): void {
       return;
     case "slow":
       setTimeout(() => socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow`), 30);
+      return;
+    case "large":
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${LARGE.length}\r\n\r\n`);
+      socket.write(LARGE);
+      return;
+    case "large-chunked":
+      socket.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+      socket.write(chunkedLarge());
       return;
     case "cookies":
       socket.write(
@@ -246,6 +273,55 @@ describe("the front door's fast path", () => {
     const reply = await client.response();
     assert.equal(reply.header("connection"), "close");
     await client.closed;
+  });
+
+  /** Reads one response to `path`, taking each chunk only after the event loop has turned. */
+  async function slowRead(path: string): Promise<Buffer> {
+    const client = await RawClient.connect(gateway.port);
+    const socket = client.socket;
+    socket.removeAllListeners("data");
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const whole = new Promise<void>((resolve) => {
+      socket.on("data", (chunk: Buffer) => {
+        chunks.push(chunk);
+        received += chunk.length;
+        if (received >= LARGE.length) resolve();
+        socket.pause();
+        setImmediate(() => socket.resume());
+      });
+    });
+    client.write(get(path, "Connection: close\r\n"));
+    await Promise.race([whole, client.closed]);
+    await client.closed;
+    return Buffer.concat(chunks);
+  }
+
+  it("relays large responses whole and unaltered to clients that read slowly, several at once", async () => {
+    const replies = await Promise.all([
+      slowRead("/user/alice/large"),
+      slowRead("/user/alice/large-chunked"),
+      slowRead("/user/alice/large"),
+      slowRead("/user/alice/large-chunked"),
+    ]);
+    for (const reply of replies) {
+      const end = reply.indexOf("\r\n\r\n");
+      const head = reply.subarray(0, end).toString("latin1");
+      let body = reply.subarray(end + 4);
+      if (headerValues(head, "transfer-encoding")[0] === "chunked") {
+        const parts: Buffer[] = [];
+        for (;;) {
+          const lineEnd = body.indexOf("\r\n");
+          const size = parseInt(body.subarray(0, lineEnd).toString("latin1"), 16);
+          if (size === 0) break;
+          parts.push(body.subarray(lineEnd + 2, lineEnd + 2 + size));
+          body = body.subarray(lineEnd + 2 + size + 2);
+        }
+        body = Buffer.concat(parts);
+      }
+      assert.equal(body.length, LARGE.length);
+      assert.ok(body.equals(LARGE), "the body differs from what the server sent");
+    }
   });
 
   it("counts activity as the node:http path does", async () => {

@@ -13,12 +13,20 @@ export function namedServerCandidate(next: string): string | undefined {
   }
 }
 
+/** A store look-up in progress, and the owner's route changes when it started. */
+interface LookUp {
+  readonly changes: number;
+  readonly answer: Promise<ProxyRoute | undefined>;
+}
+
 /**
  * Asks the store about a route the table does not have: once per miss, once for a burst of
- * misses on the same path, and caches what it learns unless the table changed meanwhile.
+ * misses on the same path, and caches what it learns unless the owner's routes changed meanwhile.
+ * A miss joins a look-up in progress only if the owner's routes have not changed since it
+ * started; otherwise its answer may predate the change (a stop, a restart) and a new one starts.
  */
 export class MissResolver {
-  private readonly pending = new Map<string, Promise<ProxyRoute | undefined>>();
+  private readonly pending = new Map<string, LookUp>();
 
   constructor(
     private readonly resolveMiss: ResolveMiss,
@@ -28,16 +36,23 @@ export class MissResolver {
 
   resolve(owner: string, candidate: string | undefined): Promise<ProxyRoute | undefined> {
     const key = candidate === undefined ? owner : `${owner}/${candidate}`;
-    let pending = this.pending.get(key);
-    if (pending === undefined) {
-      pending = this.lookUp(owner, candidate).finally(() => this.pending.delete(key));
-      this.pending.set(key, pending);
-    }
-    return pending;
+    const changes = this.routes.changesOf(owner);
+    const pending = this.pending.get(key);
+    if (pending !== undefined && pending.changes === changes) return pending.answer;
+    const lookUp: LookUp = { changes, answer: this.lookUp(owner, candidate, changes) };
+    this.pending.set(key, lookUp);
+    const forget = (): void => {
+      if (this.pending.get(key) === lookUp) this.pending.delete(key);
+    };
+    lookUp.answer.then(forget, forget);
+    return lookUp.answer;
   }
 
-  private async lookUp(owner: string, candidate: string | undefined): Promise<ProxyRoute | undefined> {
-    const changesBefore = this.routes.changes;
+  private async lookUp(
+    owner: string,
+    candidate: string | undefined,
+    changesBefore: number,
+  ): Promise<ProxyRoute | undefined> {
     const route = await this.resolveMiss(owner, candidate);
     if (route === undefined) return undefined;
     // A resolver that answered for someone else's server must not open a way into it.
@@ -48,9 +63,9 @@ export class MissResolver {
       );
       return undefined;
     }
-    // If the table changed meanwhile (a stop, a restart), the answer may already be stale:
-    // serve this request with it but leave caching to the next miss.
-    if (this.routes.changes === changesBefore) {
+    // If the owner's routes changed meanwhile (a stop, a restart), the answer may already be
+    // stale: serve the requests that asked before the change with it, but cache nothing.
+    if (this.routes.changesOf(owner) === changesBefore) {
       try {
         this.routes.setRoute(route);
       } catch (error) {

@@ -24,13 +24,18 @@ function sameDestination(a: ProxyRoute, b: ProxyRoute): boolean {
 export class RouteTable {
   private readonly trie = new RouteTrie<ProxyRoute>();
   private changeCount = 0;
+  /** For each owner whose routes ever changed: `changeCount` at the latest change. */
+  private readonly lastChange = new Map<string, number>();
 
   /** `onRetired` hears of every route removed or replaced by one with another destination. */
   constructor(private readonly onRetired: (route: ProxyRoute) => void) {}
 
-  /** Grows on every change, so a store look-up that raced a change can tell its answer is stale. */
-  get changes(): number {
-    return this.changeCount;
+  /**
+   * Grows on every change to `owner`'s routes (and on no one else's), so that a store look-up
+   * about `owner` that raced a change can tell its answer may be stale.
+   */
+  changesOf(owner: string): number {
+    return this.lastChange.get(owner) ?? 0;
   }
 
   get size(): number {
@@ -48,17 +53,23 @@ export class RouteTable {
     const key = routeKey(route.owner, route.serverName);
     const previous = this.trie.get(key);
     this.trie.set(key, route);
-    this.changeCount += 1;
+    this.changed(route.owner);
     if (previous !== undefined && !sameDestination(previous, route)) this.onRetired(previous);
   }
 
   /** Returns whether a route was there. Its open websockets are closed. */
   removeRoute(owner: string, serverName: string): boolean {
     const removed = this.trie.delete(routeKey(owner, serverName));
-    this.changeCount += 1;
+    this.changed(owner);
     if (removed === undefined) return false;
     this.onRetired(removed);
     return true;
+  }
+
+  private changed(owner: string): void {
+    // One count for all owners, so an owner's figure never comes back to an earlier value.
+    this.changeCount += 1;
+    this.lastChange.set(owner, this.changeCount);
   }
 
   getRoute(owner: string, serverName: string): ProxyRoute | undefined {

@@ -1,10 +1,20 @@
 import { connect, type Socket } from "node:net";
 
+/** An idle connection's read buffer: room for a typical response (head and small body) at once. */
+const SMALL_READ = 16 * 1024;
+/** Once a read fills the buffer, a large body is streaming: read it as `node:net` would. */
+const LARGE_READ = 64 * 1024;
+
 /** Whoever is using a pooled connection: told of everything that happens on it meanwhile. */
 export interface UpstreamUser {
   /** The connection is this user's now; `reused` when it served a request before. */
   attach(connection: UpstreamConnection, reused: boolean): void;
-  onData(data: Buffer): void;
+  /**
+   * Bytes from the server. `data` is a view of the connection's read buffer, which the next read
+   * overwrites: return true if anything still refers to it after the call (a write the client's
+   * socket has not finished), so that the connection reads into a fresh buffer from then on.
+   */
+  onData(data: Buffer): boolean;
   /** The server closed its side, or the connection failed (`error` set); it is gone either way. */
   onGone(error: Error | undefined): void;
   onDrain(): void;
@@ -18,13 +28,27 @@ export class UpstreamConnection {
   user: UpstreamUser | undefined;
   /** It has served a request (and may have gone stale while idle). */
   used = false;
+  readonly socket: Socket;
   private gone = false;
+  /** Where the socket reads; reused from read to read unless a user kept a view of it. */
+  private buffer = Buffer.allocUnsafe(SMALL_READ);
+  private kept = false;
+  private filled = false;
 
   constructor(
-    readonly socket: Socket,
+    host: string,
+    port: number,
     readonly pool: TargetPool,
   ) {
-    socket.on("data", (data: Buffer) => this.onData(data));
+    // Reading into one buffer of our own spares an allocation, a `Readable` push and a `data`
+    // event per read; the buffer is replaced only when a user keeps a view of it.
+    const socket = connect({
+      host,
+      port,
+      noDelay: true,
+      onread: { buffer: this.nextBuffer, callback: this.onRead },
+    });
+    this.socket = socket;
     socket.on("drain", () => this.user?.onDrain());
     socket.on("end", () => this.lost(undefined));
     socket.on("error", (error: Error) => this.lost(error));
@@ -37,11 +61,26 @@ export class UpstreamConnection {
     this.socket.destroy();
   }
 
-  private onData(data: Buffer): void {
-    if (this.user !== undefined) this.user.onData(data);
+  private readonly onRead = (length: number): boolean => {
+    const user = this.user;
+    this.filled = length === this.buffer.length;
+    if (user !== undefined) this.kept = user.onData(this.buffer.subarray(0, length));
     // An idle server has nothing to say; whatever it says, the connection is no longer in step.
     else this.socket.destroy();
-  }
+    return true;
+  };
+
+  /**
+   * Called by the socket once it is connected and after every read: the buffer for the next read.
+   * A new one when the user kept a view of the last (nothing it refers to is overwritten), a large
+   * one while a large body streams, a small one again once the connection is idle.
+   */
+  private readonly nextBuffer = (): Buffer => {
+    const size = this.user === undefined ? SMALL_READ : this.filled ? LARGE_READ : this.buffer.length;
+    if (this.kept || size !== this.buffer.length) this.buffer = Buffer.allocUnsafe(size);
+    this.kept = false;
+    return this.buffer;
+  };
 
   private lost(error: Error | undefined): void {
     if (this.gone) return;
@@ -127,8 +166,7 @@ class TargetPool {
   }
 
   private open(user: UpstreamUser): void {
-    const socket = connect({ host: this.host, port: this.port, noDelay: true });
-    const connection = new UpstreamConnection(socket, this);
+    const connection = new UpstreamConnection(this.host, this.port, this);
     this.all.add(connection);
     connection.user = user;
     // Writes made before the connection is up are queued by the socket.

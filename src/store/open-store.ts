@@ -1,6 +1,4 @@
-import SqliteDatabase from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
-import pg from "pg";
 import { systemClock, type Clock } from "../ports/clock.js";
 import type { Database } from "./database.js";
 import { postgresTraits, sqliteTraits } from "./dialect-traits.js";
@@ -29,8 +27,8 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /**
  * Opens the store named by `url`: `sqlite:<path>` (`sqlite::memory:` for a private in-memory
- * database) or `postgres://…` / `postgresql://…`. Call `migrate()` before using it. Async so that
- * opening may grow a connection check without changing callers.
+ * database) or `postgres://…` / `postgresql://…`. Call `migrate()` before using it. Async because
+ * it loads the driver the URL names, and so that opening may grow a connection check.
  */
 export async function openStore(url: string, options: StoreOptions = {}): Promise<KyselyStore> {
   const clock = options.clock ?? systemClock;
@@ -45,11 +43,14 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
   throw new Error("The database URL must start with sqlite: or postgres://.");
 }
 
-function openSqlite(path: string, busyTimeoutMs: number, clock: Clock): KyselyStore {
+// Each driver is loaded only when its kind of URL is opened: a hub on SQLite never loads pg.
+
+async function openSqlite(path: string, busyTimeoutMs: number, clock: Clock): Promise<KyselyStore> {
   if (path === "") throw new Error("The sqlite: URL names no file; use sqlite:<path> or sqlite::memory:.");
   if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
     throw new Error("busyTimeoutMs must be a non-negative integer.");
   }
+  const { default: SqliteDatabase } = await import("better-sqlite3");
   const sqlite = new SqliteDatabase(path);
   try {
     // WAL: readers do not block the writer. Foreign keys are off by default in SQLite, and the
@@ -65,11 +66,12 @@ function openSqlite(path: string, busyTimeoutMs: number, clock: Clock): KyselySt
   return new KyselyStore({ db, dialect: sqliteTraits, clock });
 }
 
-function openPostgres(url: string, options: StoreOptions, clock: Clock): KyselyStore {
+async function openPostgres(url: string, options: StoreOptions, clock: Clock): Promise<KyselyStore> {
   const { schema } = options;
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
     throw new Error("A schema name is lower-case letters, digits and '_', starting with a letter or '_'.");
   }
+  const { default: pg } = await import("pg");
   const pool = new pg.Pool({
     connectionString: url,
     max: options.maxConnections ?? 10,

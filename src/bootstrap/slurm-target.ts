@@ -1,0 +1,109 @@
+import type { Config } from "../config/schema.js";
+import { SlurmHelperClient } from "../launchers/slurm-helper-client.js";
+import { SlurmLauncher } from "../launchers/slurm-launcher.js";
+import type { Clock } from "../ports/clock.js";
+import type { Launcher } from "../ports/launcher.js";
+import type { ProcessRunner } from "../ports/process-runner.js";
+import { JobStatusBatcher } from "../schedulers/slurm/job-status-batcher.js";
+import { SlurmClient, type SchedulerMetrics } from "../schedulers/slurm/slurm-client.js";
+import { SlurmPartitionAccess } from "../schedulers/slurm/slurm-partition-access.js";
+import type { TargetConfig } from "../services/spawn-options.js";
+
+type SlurmTargetSettings = Extract<Config["servers"]["targets"][string], { type: "slurm" }>;
+
+export interface SlurmTargetDeps {
+  readonly name: string;
+  readonly target: SlurmTargetSettings;
+  readonly servers: Config["servers"];
+  readonly clock: Clock;
+  /** Runs the helper (sudo when servers run as their users). */
+  readonly runner: ProcessRunner;
+  /** Runs squeue, sacct, sinfo, scontrol. */
+  readonly schedulerRunner: ProcessRunner;
+  readonly helperArgv: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly hubId: string;
+  /** The Jupyter command when the target names none. */
+  readonly command: readonly string[];
+  /** The job agent installed with the hub, when the target names none. */
+  readonly defaultAgent: string;
+  /** The hub's public origin, known only once it listens. */
+  readonly origin: () => string;
+  readonly callbackKey: Buffer;
+  readonly metrics: SchedulerMetrics;
+}
+
+export interface SlurmTarget {
+  readonly launcher: Launcher;
+  readonly target: TargetConfig;
+  /** Stops the target's batched status queries. */
+  close(): void;
+}
+
+/**
+ * One Slurm target: its scheduler client, the batched status query shared by its servers, the
+ * partition access its users have, and its launcher. In a module of its own, which `main.ts`
+ * imports only when the configuration has a Slurm target, so a hub without one never loads it.
+ */
+export function slurmTarget(deps: SlurmTargetDeps): SlurmTarget {
+  const { name, target, servers, clock, metrics } = deps;
+  const client = new SlurmClient({
+    runner: deps.schedulerRunner,
+    commands: target.commands,
+    timeoutMs: target.commandTimeout * 1000,
+    metrics,
+    env: { ...deps.env },
+  });
+  const batcher = new JobStatusBatcher(client, clock, {
+    // Exactly one query per interval (invariant 3): launches in flight ask again as soon as
+    // they have an answer, and the monitor's jittered tick joins the next query.
+    minIntervalMs: target.pollInterval * 1000,
+    gatherMs: 50,
+  });
+  const access = new SlurmPartitionAccess(client, {
+    partitions: target.partitions,
+    maxCpus: target.maxCpus,
+    maxMemoryMb: target.maxMemoryMb,
+    maxRuntimeMinutes: target.maxRuntimeMinutes,
+    defaultRuntimeMinutes: target.defaults.runtimeMinutes,
+    ttlMs: target.partitionCacheTtl * 1000,
+    now: () => clock.now().getTime(),
+  });
+  const callbackUrl = target.callbackUrl;
+  const launcher = new SlurmLauncher({
+    cluster: target.cluster,
+    client,
+    batcher,
+    helper: new SlurmHelperClient({
+      runner: deps.runner,
+      helperArgv: [...deps.helperArgv],
+      runAs: servers.runAs,
+      env: { ...deps.env },
+    }),
+    hubId: deps.hubId,
+    command: [...(target.command ?? deps.command)],
+    workDir: servers.workDir,
+    python: target.python,
+    agent: target.agent ?? deps.defaultAgent,
+    callbackUrl: () => callbackUrl ?? deps.origin(),
+    callbackKey: deps.callbackKey,
+    queueLimit: (partition) => target.partitions[partition]?.queueLimit ?? 3600,
+    localFallback: target.localFallback,
+    metrics,
+    clock,
+  });
+  return {
+    launcher,
+    target: {
+      name,
+      type: "slurm",
+      displayName: target.displayName,
+      description: target.description,
+      defaults: target.defaults,
+      localFallback: target.localFallback,
+      partitions: access,
+      walltimeWarnings: target.walltimeWarnings,
+    },
+    close: () => batcher.close(),
+  };
+}

@@ -1,0 +1,265 @@
+import { SlipwayError } from "../domain/errors.js";
+import { serverPrefix } from "../domain/names.js";
+import type { JsonObject, Server } from "../domain/types.js";
+import type { Clock } from "../ports/clock.js";
+import type { Launcher } from "../ports/launcher.js";
+import type { Logger } from "../ports/logger.js";
+import type { Store } from "../ports/store.js";
+import type { RouteSink } from "./route-sink.js";
+import { ACTIVE_STATES, LAUNCHING_STATES, type ServerJournal } from "./server-journal.js";
+
+interface Inflight {
+  readonly controller: AbortController;
+  readonly done: Promise<void>;
+  /** Resolves the launch's `reportedPort()` when the job's agent calls back. */
+  readonly onPort: (port: number) => void;
+}
+
+/**
+ * Drives what this process does to a server: a launch from `requested` to `running` (or
+ * `failed`), and a stop from any active state to `stopped`. It owns the launches in flight in
+ * this process; the monitor leaves those alone and takes over the rest (after a restart, or on
+ * another replica). A launch that a stop aborts leaves the rest of the stop to `stop()`.
+ */
+export class LaunchDriver {
+  readonly #store: Store;
+  readonly #journal: ServerJournal;
+  readonly #launchers: ReadonlyMap<string, Launcher>;
+  readonly #clock: Clock;
+  readonly #routes: RouteSink;
+  readonly #log: Logger;
+  readonly #policy: { readonly startTimeoutMs: number };
+  readonly #inflight = new Map<number, Inflight>();
+
+  constructor(deps: {
+    store: Store;
+    journal: ServerJournal;
+    launchers: ReadonlyMap<string, Launcher>;
+    clock: Clock;
+    routes: RouteSink;
+    log: Logger;
+    policy: { readonly startTimeoutMs: number };
+  }) {
+    this.#store = deps.store;
+    this.#journal = deps.journal;
+    this.#launchers = deps.launchers;
+    this.#clock = deps.clock;
+    this.#routes = deps.routes;
+    this.#log = deps.log;
+    this.#policy = deps.policy;
+  }
+
+  /** Whether this process is launching the server now. */
+  inFlight(serverId: number): boolean {
+    return this.#inflight.has(serverId);
+  }
+
+  /** Hands a reported port to the launch of the server in flight here; false if there is none. */
+  deliverPort(serverId: number, port: number): boolean {
+    const inflight = this.#inflight.get(serverId);
+    if (!inflight) return false;
+    inflight.onPort(port);
+    return true;
+  }
+
+  /** Launches a server the service has just moved to `requested`, in the background. */
+  run(server: Server, launcher: Launcher, token: string): void {
+    const controller = new AbortController();
+    let onPort: (port: number) => void = () => undefined;
+    const port = new Promise<number>((resolve) => {
+      onPort = resolve;
+    });
+    const done = this.#launch(server, launcher, token, controller.signal, port)
+      .catch((err: unknown) => {
+        this.#log.error({ err, serverId: server.id }, "launch crashed");
+      })
+      .finally(() => {
+        if (this.#inflight.get(server.id)?.controller === controller) this.#inflight.delete(server.id);
+      });
+    this.#inflight.set(server.id, { controller, done, onPort });
+  }
+
+  async #launch(
+    server: Server,
+    launcher: Launcher,
+    token: string,
+    signal: AbortSignal,
+    reportedPort: Promise<number>,
+  ): Promise<void> {
+    const attemptId = server.attemptId ?? "";
+    const journal = this.#journal;
+    const submitting = await journal.transition(server.id, ["requested"], "submitting", {});
+    if (!submitting) return;
+    await journal.event(submitting, "submitting", 10, "Starting the server process");
+    const controller = new AbortController();
+    // The start timeout does not run while the job waits in a queue (invariant 3).
+    let timeout = this.#clock.setTimeout(() => controller.abort(), this.#policy.startTimeoutMs);
+    let lastDetail = "";
+    const onOuterAbort = () => controller.abort();
+    signal.addEventListener("abort", onOuterAbort);
+    let state: JsonObject = {};
+    try {
+      const result = await launcher.start(
+        {
+          serverId: server.id,
+          attemptId,
+          userName: server.userName,
+          serverName: server.name,
+          baseUrl: serverPrefix(server.userName, server.name),
+          token,
+          options: server.userOptions,
+        },
+        {
+          signal: controller.signal,
+          persist: async (next) => {
+            state = next;
+            await this.#store.servers.update(server.id, { launcherState: next });
+            const starting = await journal.transition(server.id, ["submitting"], "starting", {});
+            if (starting) await journal.event(starting, "starting", 50, "Waiting for the server to answer");
+          },
+          phase: async (phase, detail) => {
+            if (phase === "queued") {
+              timeout.cancel();
+              const queued = await journal.transition(server.id, ["submitting"], "queued", {
+                reason: detail,
+              });
+              if (queued) await journal.event(queued, "queued", 30, detail);
+              else if (detail !== lastDetail) {
+                const now = await this.#store.servers.update(server.id, { reason: detail });
+                if (now) await journal.event(now, now.state, 30, detail);
+              }
+            } else {
+              const starting = await journal.transition(server.id, ["submitting", "queued"], "starting", {
+                reason: detail,
+              });
+              if (starting) {
+                timeout.cancel();
+                timeout = this.#clock.setTimeout(() => controller.abort(), this.#policy.startTimeoutMs);
+                await journal.event(starting, "starting", 60, detail);
+              } else if (detail !== lastDetail) {
+                const now = await this.#store.servers.update(server.id, { reason: detail });
+                if (now) await journal.event(now, now.state, 60, detail);
+              }
+            }
+            lastDetail = detail;
+            await journal.publish(server.id);
+          },
+          reportedPort: () => reportedPort,
+          progress: (message, progress) => {
+            this.#store.servers.getById(server.id).then(
+              (s) => (s ? journal.event(s, s.state, progress, message) : undefined),
+              () => undefined,
+            );
+          },
+        },
+      );
+      state = result.state;
+      if (signal.aborted) {
+        await launcher.stop(server.userName, state);
+        return;
+      }
+      const running = await journal.transition(server.id, LAUNCHING_STATES, "running", {
+        launcherState: result.state,
+        host: result.target.host,
+        port: result.target.port,
+        startedAt: this.#clock.now(),
+        reason: null,
+      });
+      if (!running) {
+        // A stop won the race while the process came up: it must not outlive the request.
+        await launcher.stop(server.userName, state);
+        return;
+      }
+      this.#routes.setRoute({
+        serverId: running.id,
+        owner: running.userName,
+        serverName: running.name,
+        target: result.target,
+        token,
+      });
+      await journal.event(running, "running", 100, "Server ready");
+      this.#log.info({ event: "server_running", user: running.userName, server: running.name }, "ready");
+    } catch (err) {
+      if (signal.aborted) return; // stopped on purpose: stop() finishes the job
+      const reason = controller.signal.aborted
+        ? `The server did not start within ${Math.round(this.#policy.startTimeoutMs / 1000)} s`
+        : err instanceof Error
+          ? err.message
+          : String(err);
+      this.#log.warn({ event: "server_failed", serverId: server.id, reason }, "launch failed");
+      try {
+        const found = Object.keys(state).length
+          ? state
+          : await launcher.recover(server.userName, attemptId, server.id);
+        if (found) await launcher.stop(server.userName, found);
+      } catch (cleanupErr) {
+        this.#log.warn({ err: cleanupErr, serverId: server.id }, "could not clean up a failed launch");
+      }
+      const failed = await journal.transition(server.id, LAUNCHING_STATES, "failed", {
+        reason: reason.slice(0, 2000),
+      });
+      if (failed) await journal.event(failed, "failed", 100, reason);
+    } finally {
+      timeout.cancel();
+      signal.removeEventListener("abort", onOuterAbort);
+    }
+  }
+
+  /** Stops an active server: `stopping` (and its route gone) first, then the launcher, then `stopped`. */
+  async stop(server: Server, reason: string): Promise<Server> {
+    const stopping = await this.#journal.transition(server.id, ACTIVE_STATES, "stopping", { reason });
+    if (!stopping) {
+      const current = await this.#store.servers.getById(server.id);
+      if (!current) throw new SlipwayError("server_not_found");
+      if (current.state === "stopping") return this.finishStop(current, reason);
+      return current;
+    }
+    await this.#journal.event(stopping, "stopping", 50, "Stopping");
+    this.#routes.removeRoute(stopping.userName, stopping.name);
+    const inflight = this.#inflight.get(server.id);
+    if (inflight) {
+      inflight.controller.abort();
+      await inflight.done;
+    }
+    return this.finishStop(stopping, reason);
+  }
+
+  /** Ends the job of a server in `stopping` and marks it `stopped`; the monitor retries a stop that failed. */
+  async finishStop(server: Server, reason: string): Promise<Server> {
+    const launcher = this.#launchers.get(server.target);
+    const fresh = (await this.#store.servers.getById(server.id)) ?? server;
+    let state: JsonObject | undefined = fresh.launcherState;
+    try {
+      if (launcher) {
+        if (Object.keys(state).length === 0 && fresh.attemptId) {
+          state = await launcher.recover(fresh.userName, fresh.attemptId, fresh.id);
+        }
+        if (state && Object.keys(state).length > 0) await launcher.stop(fresh.userName, state);
+      }
+    } catch (err) {
+      // Not knowing whether it stopped is not stopped: leave it in "stopping" for the monitor.
+      this.#log.warn({ err, serverId: server.id }, "stop failed; will retry");
+      return fresh;
+    }
+    const stopped = await this.#journal.transition(server.id, ["stopping"], "stopped", {
+      reason,
+      host: null,
+      port: null,
+      tokenSealed: null,
+    });
+    if (stopped) {
+      await this.#journal.event(stopped, "stopped", 100, reason);
+      this.#log.info(
+        { event: "server_stopped", user: stopped.userName, server: stopped.name, reason },
+        "stopped",
+      );
+    }
+    return stopped ?? fresh;
+  }
+
+  /** Aborts every launch in flight here and waits for each to clean up after itself. */
+  async close(): Promise<void> {
+    for (const inflight of this.#inflight.values()) inflight.controller.abort();
+    await Promise.all([...this.#inflight.values()].map((i) => i.done));
+  }
+}
