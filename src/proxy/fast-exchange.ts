@@ -12,8 +12,11 @@ import type { UpstreamConnection, UpstreamPool, UpstreamUser } from "./upstream-
 const SERVER_UNREACHABLE = gateFailure("server_unreachable");
 const HEAD_END = Buffer.from("\r\n\r\n", "latin1");
 const MAX_RESPONSE_HEAD = 64 * 1024;
-/** A response head and the body bytes that came with it are sent as one buffer up to this size. */
-const JOIN_LIMIT = 16 * 1024;
+/**
+ * A response head and the body bytes that came with it are sent as one buffer below this size:
+ * below it `Buffer.allocUnsafe` takes the memory from Node's shared pool, not from the allocator.
+ */
+const JOIN_LIMIT = 4 * 1024;
 
 /** The client connection an exchange answers on. */
 export interface ExchangeClient {
@@ -187,8 +190,9 @@ export class FastExchange implements UpstreamUser {
         this.inStep = false;
         break;
     }
-    // A write the client's socket could not finish at once still refers to `data`.
-    return this.client.socket.writableLength > 0;
+    // A write the client's socket could not finish at once still refers to `data`. While the
+    // server's connection is paused for it, no read overwrites `data` before the client drains.
+    return !this.clientFull && this.client.socket.writableLength > 0;
   }
 
   onGone(error: Error | undefined): void {
@@ -351,7 +355,7 @@ export class FastExchange implements UpstreamUser {
     const head = this.pendingHead;
     if (head === undefined) {
       socket.write(data);
-    } else if (data.length <= JOIN_LIMIT) {
+    } else if (head.length + data.length < JOIN_LIMIT) {
       this.pendingHead = undefined;
       const out = Buffer.allocUnsafe(head.length + data.length);
       out.write(head, 0, "latin1");
@@ -364,7 +368,12 @@ export class FastExchange implements UpstreamUser {
       socket.write(data);
       socket.uncork();
     }
-    if (this.clientFull || socket.writableLength <= RELAY_HIGH_WATER) return;
+    // Stop reading from the server as soon as the client's socket holds a write back (as `pipe`
+    // does), rather than queueing more: the kernel's buffers on both sides keep the bytes flowing,
+    // and the connection's one read buffer is reused once the client drains instead of a new one
+    // being allocated for every read. Fifty slow clients of large responses would otherwise hold
+    // megabytes each, which the allocator keeps long after they are freed.
+    if (this.clientFull || !socket.writableNeedDrain) return;
     this.clientFull = true;
     this.connection?.socket.pause();
   }

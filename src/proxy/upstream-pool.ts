@@ -2,8 +2,28 @@ import { connect, type Socket } from "node:net";
 
 /** An idle connection's read buffer: room for a typical response (head and small body) at once. */
 const SMALL_READ = 16 * 1024;
-/** Once a read fills the buffer, a large body is streaming: read it as `node:net` would. */
+/** Once a read fills the small buffer, a large body is streaming: read it as `node:net` would. */
 const LARGE_READ = 64 * 1024;
+/** Large buffers kept for the next large body once their connections went idle. */
+const SPARE_LARGE = 32;
+
+/**
+ * The large read buffers of the pool's connections. A connection takes one while a large body
+ * streams and gives it back when it goes idle, so that a busy proxy reuses a few dozen buffers
+ * rather than allocating one for every large response: the allocator would keep the memory of
+ * that churn long after the load, fragmented.
+ */
+class LargeBuffers {
+  private readonly spare: Buffer[] = [];
+
+  take(): Buffer {
+    return this.spare.pop() ?? Buffer.allocUnsafe(LARGE_READ);
+  }
+
+  give(buffer: Buffer): void {
+    if (this.spare.length < SPARE_LARGE) this.spare.push(buffer);
+  }
+}
 
 /** Whoever is using a pooled connection: told of everything that happens on it meanwhile. */
 export interface UpstreamUser {
@@ -30,8 +50,10 @@ export class UpstreamConnection {
   used = false;
   readonly socket: Socket;
   private gone = false;
-  /** Where the socket reads; reused from read to read unless a user kept a view of it. */
-  private buffer = Buffer.allocUnsafe(SMALL_READ);
+  /** Where the socket reads now: `small`, or a large buffer while a large body streams. */
+  private buffer: Buffer;
+  /** The connection's own small buffer, kept across requests. */
+  private small = Buffer.allocUnsafe(SMALL_READ);
   private kept = false;
   private filled = false;
 
@@ -39,7 +61,9 @@ export class UpstreamConnection {
     host: string,
     port: number,
     readonly pool: TargetPool,
+    private readonly large: LargeBuffers,
   ) {
+    this.buffer = this.small;
     // Reading into one buffer of our own spares an allocation, a `Readable` push and a `data`
     // event per read; the buffer is replaced only when a user keeps a view of it.
     const socket = connect({
@@ -72,13 +96,24 @@ export class UpstreamConnection {
 
   /**
    * Called by the socket once it is connected and after every read: the buffer for the next read.
-   * A new one when the user kept a view of the last (nothing it refers to is overwritten), a large
-   * one while a large body streams, a small one again once the connection is idle.
+   * A large one while a large body streams, the small one again once the connection is idle, and
+   * a new one in place of a buffer the user kept a view of (nothing it refers to is overwritten).
    */
   private readonly nextBuffer = (): Buffer => {
-    const size = this.user === undefined ? SMALL_READ : this.filled ? LARGE_READ : this.buffer.length;
-    if (this.kept || size !== this.buffer.length) this.buffer = Buffer.allocUnsafe(size);
+    const wantLarge = this.user !== undefined && (this.filled || this.buffer !== this.small);
+    const current = this.buffer;
+    const kept = this.kept;
     this.kept = false;
+    if (current === this.small) {
+      if (kept) this.small = Buffer.allocUnsafe(SMALL_READ);
+      this.buffer = wantLarge ? this.large.take() : this.small;
+    } else if (kept) {
+      // A kept large buffer is never given back: the write that refers to it owns it now.
+      this.buffer = wantLarge ? Buffer.allocUnsafe(LARGE_READ) : this.small;
+    } else if (!wantLarge) {
+      this.large.give(current);
+      this.buffer = this.small;
+    }
     return this.buffer;
   };
 
@@ -103,6 +138,7 @@ class TargetPool {
     private readonly host: string,
     private readonly port: number,
     private readonly max: number,
+    private readonly large: LargeBuffers,
     private readonly onEmpty: (pool: TargetPool) => void,
   ) {}
 
@@ -166,7 +202,7 @@ class TargetPool {
   }
 
   private open(user: UpstreamUser): void {
-    const connection = new UpstreamConnection(this.host, this.port, this);
+    const connection = new UpstreamConnection(this.host, this.port, this, this.large);
     this.all.add(connection);
     connection.user = user;
     // Writes made before the connection is up are queued by the socket.
@@ -180,6 +216,7 @@ class TargetPool {
  */
 export class UpstreamPool {
   private readonly targets = new Map<string, TargetPool>();
+  private readonly large = new LargeBuffers();
 
   constructor(private readonly maxPerTarget: number) {}
 
@@ -205,7 +242,7 @@ export class UpstreamPool {
     const key = `${target.host}:${target.port}`;
     let pool = this.targets.get(key);
     if (pool === undefined) {
-      pool = new TargetPool(target.host, target.port, this.maxPerTarget, (empty) => {
+      pool = new TargetPool(target.host, target.port, this.maxPerTarget, this.large, (empty) => {
         if (this.targets.get(key) === empty) this.targets.delete(key);
       });
       this.targets.set(key, pool);
