@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { CHP4_BIN, CHP5_BIN, DEPS, JUPYTER, SYSTEM_PYTHON } from "./paths.js";
+import { CHP4_BIN, CHP5_BIN, DEPS, JUPYTER, NGINX_BIN, SYSTEM_PYTHON } from "./paths.js";
 import { z } from "zod";
 
 /** What this machine can run, after installing what was missing. */
@@ -10,10 +10,17 @@ export interface Tools {
   readonly jupyterServer: boolean;
   readonly chp5: boolean;
   readonly chp4: boolean;
+  readonly nginx: boolean;
   readonly notes: readonly string[];
 }
 
-const DEBIAN_PACKAGES = ["wrk", "jupyterhub", "python3-jupyter-server", "python3-ipykernel"] as const;
+const DEBIAN_PACKAGES = [
+  "wrk",
+  "jupyterhub",
+  "python3-jupyter-server",
+  "python3-ipykernel",
+  "nginx-light",
+] as const;
 
 function installed(pkg: string): boolean {
   const out = spawnSync("dpkg-query", ["-W", "-f=${db:Status-Status}", pkg], { encoding: "utf8" });
@@ -44,8 +51,8 @@ export function chp5Version(): string | undefined {
 }
 
 /**
- * Installs, idempotently: wrk, JupyterHub (with Debian's CHP 4.5.3), jupyter_server and
- * ipykernel from Debian; configurable-http-proxy 5.x from npm into bench/.deps. Fast when all
+ * Installs, idempotently: wrk, JupyterHub (with Debian's CHP 4.5.3), jupyter_server,
+ * ipykernel and nginx from Debian; configurable-http-proxy 5.x from npm into bench/.deps. Fast when all
  * is there already. What cannot be had is reported, and the figures that need it are skipped.
  */
 export function ensureTools(log: (m: string) => void, skipInstall: boolean): Tools {
@@ -92,6 +99,7 @@ export function ensureTools(log: (m: string) => void, skipInstall: boolean): Too
     jupyterServer: existsSync(JUPYTER) && existsSync(SYSTEM_PYTHON),
     chp5: chp5Version()?.startsWith("5.") === true,
     chp4: existsSync(CHP4_BIN),
+    nginx: existsSync(NGINX_BIN),
     notes,
   };
   if (!tools.wrk) notes.push("wrk is missing: the HTTP load figures cannot be measured");

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { cpus, totalmem, release } from "node:os";
 import { z } from "zod";
 import { chp5Version } from "./install.js";
-import { CHP4_BIN, DEBIAN_NODE_PATH, REPO, SYSTEM_PYTHON } from "./paths.js";
+import { CHP4_BIN, DEBIAN_NODE_PATH, NGINX_BIN, REPO, SYSTEM_PYTHON } from "./paths.js";
 
 function out(command: string, args: readonly string[], env?: NodeJS.ProcessEnv): string {
   // Some tools (wrk) print their version and exit non-zero: take the first line printed either way.
@@ -66,6 +66,7 @@ export function versions(): Record<string, string> {
     ipykernel: out(SYSTEM_PYTHON, ["-c", "import ipykernel; print(ipykernel.__version__)"]),
     python: out(SYSTEM_PYTHON, ["--version"]),
     wrk: out("wrk", ["--version"]),
+    nginx: out(NGINX_BIN, ["-v"]),
   };
 }
 

@@ -13,3 +13,5 @@ export const CHP4_BIN = "/usr/bin/configurable-http-proxy";
 export const DEBIAN_NODE_PATH = "/usr/share/nodejs";
 export const JUPYTER = "/usr/bin/jupyter";
 export const SYSTEM_PYTHON = "/usr/bin/python3";
+/** Debian's nginx (package nginx-light), the reference C reverse proxy of the proxy groups. */
+export const NGINX_BIN = "/usr/sbin/nginx";

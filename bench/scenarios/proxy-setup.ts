@@ -3,6 +3,7 @@ import type { ConfigInput } from "../../src/config/schema.js";
 import { startChp, type Chp } from "../lib/chp.js";
 import { freePort } from "../lib/free-port.js";
 import { api, userModel } from "../lib/hub.js";
+import { startNginx, type Nginx } from "../lib/nginx.js";
 import { createSlipwayAdmin, startSlipway, type SlipwayHub } from "../lib/slipway-hub.js";
 import type { BenchContext } from "./context.js";
 import { rssMiB, type ProxySubject } from "./proxy-measure.js";
@@ -16,11 +17,13 @@ export interface ProxySetup {
   /** The server's directory (its config, with its token, and its log). */
   readonly serverDir: string;
   readonly chps: readonly Chp[];
+  /** Debian's nginx in front of the same server, when it is installed. */
+  readonly nginx: Nginx | undefined;
 }
 
 /**
- * A Slipway hub whose launcher starts `command` as the bench user's server, and the CHPs
- * routed to that same server process: every subject reaches one backend.
+ * A Slipway hub whose launcher starts `command` as the bench user's server, and the CHPs and
+ * nginx routed to that same server process: every subject reaches one backend.
  */
 export async function setUpProxies(
   ctx: BenchContext,
@@ -55,10 +58,13 @@ export async function setUpProxies(
     await chp.addRoute(`/user/${BENCH_USER}`, `http://127.0.0.1:${port}`);
     chps.push(chp);
   }
-  return { hub, serverPid: pid, serverPort: port, serverDir: dirname(logPath), chps };
+  const nginx = ctx.tools.nginx
+    ? await startNginx(ctx.supervisor, join(ctx.tmp, "nginx"), await freePort(), { host: "127.0.0.1", port })
+    : undefined;
+  return { hub, serverPid: pid, serverPort: port, serverDir: dirname(logPath), chps, nginx };
 }
 
-/** Direct, Slipway and each CHP, with the credentials each needs. */
+/** Direct, Slipway, each CHP and nginx, with the credentials each needs. */
 export function subjectsOf(
   setup: ProxySetup,
   hubHeaders: Record<string, string>,
@@ -83,6 +89,16 @@ export function subjectsOf(
       headers: serverHeaders,
       proxyPids: () => [chp.process.pid],
     })),
+    ...(setup.nginx === undefined
+      ? []
+      : [
+          {
+            name: "nginx",
+            baseUrl: setup.nginx.url,
+            headers: serverHeaders,
+            proxyPids: () => (setup.nginx === undefined ? [] : [setup.nginx.process.pid]),
+          },
+        ]),
   ];
 }
 
