@@ -2,6 +2,7 @@ import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
 import { systemClock, type Clock } from "../ports/clock.js";
 import type { Database } from "./database.js";
 import { postgresTraits, sqliteTraits } from "./dialect-traits.js";
+import { cachingStatements } from "./statement-cache.js";
 import { KyselyStore } from "./kysely-store.js";
 
 export interface StoreOptions {
@@ -62,7 +63,7 @@ async function openSqlite(path: string, busyTimeoutMs: number, clock: Clock): Pr
     sqlite.close();
     throw error;
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
   return new KyselyStore({ db, dialect: sqliteTraits, clock });
 }
 
