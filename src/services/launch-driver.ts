@@ -6,7 +6,7 @@ import type { Launcher } from "../ports/launcher.js";
 import type { Logger } from "../ports/logger.js";
 import type { Store } from "../ports/store.js";
 import type { RouteSink } from "./route-sink.js";
-import { ACTIVE_STATES, LAUNCHING_STATES, type ServerJournal } from "./server-journal.js";
+import { STOPPABLE_STATES, LAUNCHING_STATES, type ServerJournal } from "./server-journal.js";
 
 interface Inflight {
   readonly controller: AbortController;
@@ -207,7 +207,7 @@ export class LaunchDriver {
 
   /** Stops an active server: `stopping` (and its route gone) first, then the launcher, then `stopped`. */
   async stop(server: Server, reason: string): Promise<Server> {
-    const stopping = await this.#journal.transition(server.id, ACTIVE_STATES, "stopping", { reason });
+    const stopping = await this.#journal.transition(server.id, STOPPABLE_STATES, "stopping", { reason });
     if (!stopping) {
       const current = await this.#store.servers.getById(server.id);
       if (!current) throw new SlipwayError("server_not_found");

@@ -1,19 +1,13 @@
-import type { ServerState } from "../domain/server-state.js";
+import { isStarting, SERVER_STATES, type ServerState } from "../domain/server-state.js";
 import type { Server } from "../domain/types.js";
 import type { Clock } from "../ports/clock.js";
 import type { Notifier } from "../ports/notifier.js";
 import type { ServerPatch, Store } from "../ports/store.js";
 
-/** The states a stop or an ended job moves a server out of. */
-export const ACTIVE_STATES: readonly ServerState[] = [
-  "requested",
-  "submitting",
-  "queued",
-  "starting",
-  "running",
-];
-/** The states of a launch that has not yet reached `running`. */
-export const LAUNCHING_STATES: readonly ServerState[] = ["requested", "submitting", "queued", "starting"];
+/** The states of a launch that has not yet reached `running` (the domain's `isStarting`). */
+export const LAUNCHING_STATES: readonly ServerState[] = SERVER_STATES.filter(isStarting);
+/** The states a stop or an ended job moves a server out of: a launch, or a running server. */
+export const STOPPABLE_STATES: readonly ServerState[] = [...LAUNCHING_STATES, "running"];
 
 /**
  * The written record of server lifecycles: compare-and-set transitions in the store (optionally

@@ -9,7 +9,7 @@ import type { Sealer } from "../ports/security.js";
 import type { Store } from "../ports/store.js";
 import type { LaunchDriver } from "./launch-driver.js";
 import type { RouteSink } from "./route-sink.js";
-import { ACTIVE_STATES, LAUNCHING_STATES, type ServerJournal } from "./server-journal.js";
+import { STOPPABLE_STATES, LAUNCHING_STATES, type ServerJournal } from "./server-journal.js";
 
 /** Checks that a Jupyter server answers at its target with its token. */
 export type ReadinessProbe = (target: ServerTarget, baseUrl: string, token: string) => Promise<boolean>;
@@ -85,7 +85,7 @@ export class ServerMonitor {
   async #reconcileOne(server: Server): Promise<void> {
     const launcher = this.#launchers.get(server.target);
     if (!launcher) {
-      const failed = await this.#journal.transition(server.id, ACTIVE_STATES, "failed", {
+      const failed = await this.#journal.transition(server.id, STOPPABLE_STATES, "failed", {
         reason: `Target ${server.target} is no longer configured`,
       });
       if (failed) await this.#journal.event(failed, "failed", 100, failed.reason ?? "");
@@ -160,7 +160,7 @@ export class ServerMonitor {
           if (launcher) await launcher.stop(server.userName, state);
         }
         const to = result.failed ? "failed" : "stopped";
-        const ended = await this.#journal.transitionAttempt(server, ACTIVE_STATES, to, {
+        const ended = await this.#journal.transitionAttempt(server, STOPPABLE_STATES, to, {
           reason: result.reason,
           host: null,
           port: null,
