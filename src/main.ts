@@ -400,6 +400,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     intervalMs: 2000,
     busyAbove: 0.2,
     quietBelow: 0.05,
+    beforeCollect: () => proxy.releaseSpareBuffers(),
     log: log.child({ part: "memory" }),
   });
 

@@ -13,6 +13,8 @@ export interface IdleCollectorOptions {
   readonly log: Logger;
   /** Event-loop utilisation since the previous call (default: from perf_hooks); for tests. */
   readonly utilization?: () => number;
+  /** Lets go of what is only worth keeping under load, just before the collection. */
+  readonly beforeCollect?: () => void;
   /** Runs a full collection (default: V8's, exposed at run time); for tests. */
   readonly collect?: () => void;
 }
@@ -69,6 +71,7 @@ export function startIdleCollector(options: IdleCollectorOptions): IdleCollector
       busySinceCollect = false;
       const before = process.memoryUsage.rss();
       const started = performance.now();
+      options.beforeCollect?.();
       collect();
       options.log.debug(
         {

@@ -324,6 +324,16 @@ describe("the front door's fast path", () => {
     }
   });
 
+  it("keeps the read buffers of large responses for the next ones until the hub lets go of them", async () => {
+    gateway.proxy.releaseSpareBuffers();
+    await Promise.all([slowRead("/user/alice/large"), slowRead("/user/alice/large-chunked")]);
+    assert.ok(gateway.proxy.spareBufferBytes > 0, "no read buffer came back to the stock");
+    gateway.proxy.releaseSpareBuffers();
+    assert.equal(gateway.proxy.spareBufferBytes, 0);
+    const again = await exchange(get("/user/alice/large"));
+    assert.equal(again.status, 200);
+  });
+
   it("counts activity as the node:http path does", async () => {
     gateway.proxy.drainActivity();
     gateway.clock = new Date("2026-04-01T08:00:00Z");

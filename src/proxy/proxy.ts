@@ -222,6 +222,16 @@ export class Proxy {
     return this.activity.drain();
   }
 
+  /** Bytes of read buffers kept for the next large response. */
+  get spareBufferBytes(): number {
+    return this.fast.pool.spareBytes;
+  }
+
+  /** Lets go of the read buffers kept for large responses, for when the hub goes quiet. */
+  releaseSpareBuffers(): void {
+    this.fast.pool.releaseSpareBuffers();
+  }
+
   /** Closes every websocket and pooled connection. */
   close(): void {
     this.tunnels.closeAll();

@@ -2,19 +2,23 @@ import { connect, type Socket } from "node:net";
 
 /** An idle connection's read buffer: room for a typical response (head and small body) at once. */
 const SMALL_READ = 16 * 1024;
-/** Once a read fills the small buffer, a large body is streaming: read it as `node:net` would. */
-const LARGE_READ = 64 * 1024;
-/** Large buffers kept for the next large body once their connections went idle. */
+/**
+ * Once a read fills the small buffer, a large body is streaming: read it in pieces four times
+ * the size `node:net` reads in. A 1 MiB response then takes four or five reads and writes instead
+ * of sixteen of each, which is a third of the proxy's CPU for large bodies.
+ */
+const LARGE_READ = 256 * 1024;
+/** Large buffers kept for the next large body once their connections went idle (8 MiB). */
 const SPARE_LARGE = 32;
 
 /**
  * The large read buffers of the pool's connections. A connection takes one while a large body
  * streams and gives it back when it goes idle, so that a busy proxy reuses a few dozen buffers
  * rather than allocating one for every large response: the allocator would keep the memory of
- * that churn long after the load, fragmented.
+ * that churn long after the load, fragmented. The spares are let go of when the hub goes quiet.
  */
 class LargeBuffers {
-  private readonly spare: Buffer[] = [];
+  private spare: Buffer[] = [];
 
   take(): Buffer {
     return this.spare.pop() ?? Buffer.allocUnsafe(LARGE_READ);
@@ -22,6 +26,15 @@ class LargeBuffers {
 
   give(buffer: Buffer): void {
     if (this.spare.length < SPARE_LARGE) this.spare.push(buffer);
+  }
+
+  /** Bytes held in spare buffers. */
+  get spareBytes(): number {
+    return this.spare.length * LARGE_READ;
+  }
+
+  drop(): void {
+    this.spare = [];
   }
 }
 
@@ -231,6 +244,19 @@ export class UpstreamPool {
 
   release(connection: UpstreamConnection): void {
     connection.pool.release(connection);
+  }
+
+  /** Bytes held in large read buffers that no connection is using. */
+  get spareBytes(): number {
+    return this.large.spareBytes;
+  }
+
+  /**
+   * Lets go of the large read buffers no connection is using, for the collector to return to the
+   * system; the next large body allocates them anew.
+   */
+  releaseSpareBuffers(): void {
+    this.large.drop();
   }
 
   /** Closes every connection, idle or in use; requests in flight see their connection gone. */
