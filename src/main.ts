@@ -38,8 +38,6 @@ import { InProcessNotifier } from "./store/in-process-notifier.js";
 import { openStore } from "./store/open-store.js";
 import { VERSION } from "./version.js";
 
-export { VERSION } from "./version.js";
-
 export interface HubOptions {
   readonly config: Config;
   readonly dataDir: string;

@@ -118,16 +118,21 @@ export class LaunchDriver {
             if (starting) await journal.event(starting, "starting", 50, "Waiting for the server to answer");
           },
           phase: async (phase, detail) => {
+            // A phase already entered only updates its detail (the pending reason), when it changed;
+            // the journal announces every transition and event, so nothing unchanged is announced.
+            const progress = phase === "queued" ? 30 : 60;
+            const noteDetail = async (): Promise<void> => {
+              if (detail === lastDetail) return;
+              const now = await this.#store.servers.update(server.id, { reason: detail });
+              if (now) await journal.event(now, now.state, progress, detail);
+            };
             if (phase === "queued") {
               timeout.cancel();
               const queued = await journal.transition(server.id, ["submitting"], "queued", {
                 reason: detail,
               });
-              if (queued) await journal.event(queued, "queued", 30, detail);
-              else if (detail !== lastDetail) {
-                const now = await this.#store.servers.update(server.id, { reason: detail });
-                if (now) await journal.event(now, now.state, 30, detail);
-              }
+              if (queued) await journal.event(queued, "queued", progress, detail);
+              else await noteDetail();
             } else {
               const starting = await journal.transition(server.id, ["submitting", "queued"], "starting", {
                 reason: detail,
@@ -135,14 +140,10 @@ export class LaunchDriver {
               if (starting) {
                 timeout.cancel();
                 timeout = this.#clock.setTimeout(() => controller.abort(), this.#policy.startTimeoutMs);
-                await journal.event(starting, "starting", 60, detail);
-              } else if (detail !== lastDetail) {
-                const now = await this.#store.servers.update(server.id, { reason: detail });
-                if (now) await journal.event(now, now.state, 60, detail);
-              }
+                await journal.event(starting, "starting", progress, detail);
+              } else await noteDetail();
             }
             lastDetail = detail;
-            await journal.publish(server.id);
           },
           reportedPort: () => reportedPort,
           progress: (message, progress) => {
