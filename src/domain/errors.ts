@@ -51,6 +51,10 @@ export const errorCatalogue = {
   too_many_servers: { status: 400, message: "You have reached the limit of named servers." },
   too_many_attempts: { status: 429, message: "Too many attempts; wait a little and try again." },
   server_not_running: { status: 503, message: "The server is not running." },
+  sign_in_busy: {
+    status: 503,
+    message: "Too many sign-ins are being checked at once; try again in a moment.",
+  },
   server_unreachable: {
     status: 502,
     message: "The server did not answer; it may have stopped or be starting.",
@@ -83,4 +87,14 @@ export class SlipwayError extends Error {
 
 export function isSlipwayError(value: unknown): value is SlipwayError {
   return value instanceof SlipwayError;
+}
+
+/** Codes whose answer tells the client when to try again (Retry-After). */
+const RETRY_LATER: ReadonlySet<ErrorCode> = new Set<ErrorCode>(["too_many_attempts", "sign_in_busy"]);
+
+/** Whole seconds to put in Retry-After: the error's `details.retryAfter`, at least 1; none for other codes. */
+export function retryAfterOf(error: SlipwayError): number | undefined {
+  if (!RETRY_LATER.has(error.code)) return undefined;
+  const seconds = error.details?.["retryAfter"];
+  return typeof seconds === "number" && Number.isFinite(seconds) ? Math.max(1, Math.ceil(seconds)) : 1;
 }

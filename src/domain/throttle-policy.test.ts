@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { delayFor, retryAfter } from "./throttle-policy.js";
+import { delayFor, delaySteps, retryAfter } from "./throttle-policy.js";
 import type { ThrottlePolicy } from "./throttle-policy.js";
 
 const policy: ThrottlePolicy = { freeFailures: 3, baseDelaySeconds: 2, maxDelaySeconds: 60 };
@@ -54,5 +54,30 @@ describe("retryAfter", () => {
 
   it("does not stretch the wait when the last failure is stamped in the future (clock skew)", () => {
     assert.equal(retryAfter(later(3600), 4, policy, T), 4);
+  });
+});
+
+describe("delaySteps", () => {
+  it("lists each delay from the first delayed count up to the cap, which holds from there on", () => {
+    assert.deepEqual(delaySteps(policy), [
+      { failures: 3, delaySeconds: 2 },
+      { failures: 4, delaySeconds: 4 },
+      { failures: 5, delaySeconds: 8 },
+      { failures: 6, delaySeconds: 16 },
+      { failures: 7, delaySeconds: 32 },
+      { failures: 8, delaySeconds: 60 },
+    ]);
+  });
+
+  it("gives a key with nothing counted no delay, even when no failure is free", () => {
+    assert.deepEqual(delaySteps({ freeFailures: 0, baseDelaySeconds: 5, maxDelaySeconds: 10 }), [
+      { failures: 1, delaySeconds: 10 },
+    ]);
+  });
+
+  it("ends at the cap after 64 steps rather than with a shorter delay than the policy's", () => {
+    const steps = delaySteps({ freeFailures: 0, baseDelaySeconds: 1, maxDelaySeconds: Number.MAX_VALUE });
+    assert.equal(steps.length, 64);
+    assert.deepEqual(steps.at(-1), { failures: 64, delaySeconds: Number.MAX_VALUE });
   });
 });

@@ -42,6 +42,37 @@ export function retryAfter(lastFailureAt: Date, failures: number, policy: Thrott
   return Math.min(Math.ceil(delaySeconds), Math.max(0, Math.ceil(remainingMs / 1000)));
 }
 
+/** From `failures` counted attempts on (up to the next step), the next attempt waits `delaySeconds`. */
+export interface DelayStep {
+  readonly failures: number;
+  readonly delaySeconds: number;
+}
+
+/**
+ * Past this many steps the table ends at the cap even if the doubling has not reached it: a longer
+ * wait than the policy's, never a shorter one, for policies whose cap is 2^63 base delays away.
+ */
+const MAX_STEPS = 64;
+
+/**
+ * `delayFor` as a finite table, so a store can decide in one SQL statement, without powers of two,
+ * whether a key may have another attempt: one step per count from the first with a delay to the
+ * first whose delay is the cap, which holds for every count after it. A key with no attempts
+ * counted waits for nothing, even with `freeFailures` 0.
+ */
+export function delaySteps(policy: ThrottlePolicy): DelayStep[] {
+  assertPolicy(policy);
+  const steps: DelayStep[] = [];
+  for (let failures = Math.max(1, policy.freeFailures); ; failures++) {
+    const delaySeconds = delayFor(failures, policy);
+    if (delaySeconds >= policy.maxDelaySeconds || steps.length === MAX_STEPS - 1) {
+      steps.push({ failures, delaySeconds: policy.maxDelaySeconds });
+      return steps;
+    }
+    steps.push({ failures, delaySeconds });
+  }
+}
+
 function assertPolicy({ freeFailures, baseDelaySeconds, maxDelaySeconds }: ThrottlePolicy): void {
   if (!Number.isInteger(freeFailures) || freeFailures < 0) {
     throw new RangeError(`freeFailures must be a whole number ≥ 0, not ${freeFailures}.`);

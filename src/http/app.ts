@@ -3,7 +3,13 @@ import { extname, join } from "node:path";
 import cookie from "@fastify/cookie";
 import formbody from "@fastify/formbody";
 import Fastify, { type FastifyInstance, type FastifyServerFactory } from "fastify";
-import { errorCatalogue, isSlipwayError, SlipwayError, type ErrorCode } from "../domain/errors.js";
+import {
+  errorCatalogue,
+  isSlipwayError,
+  retryAfterOf,
+  SlipwayError,
+  type ErrorCode,
+} from "../domain/errors.js";
 import type { Logger } from "../ports/logger.js";
 import { newToken } from "../auth/random-token.js";
 import type { HttpContext } from "./context.js";
@@ -157,8 +163,8 @@ export async function buildApp(ctx: HttpContext, options: AppOptions): Promise<F
         slipway = new SlipwayError("internal");
       }
     }
-    if (slipway.code === "too_many_attempts")
-      reply.header("retry-after", String(slipway.details?.["retryAfter"] ?? 1));
+    const wait = retryAfterOf(slipway);
+    if (wait !== undefined) reply.header("retry-after", String(wait));
     if (slipway.code === "store_unavailable") reply.header("retry-after", "5");
     reply.code(slipway.status);
     if (wantsHtml(request.headers.accept, request.url)) {

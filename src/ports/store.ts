@@ -9,6 +9,7 @@ import type {
   UserCredentials,
 } from "../domain/types.js";
 import type { ServerState } from "../domain/server-state.js";
+import type { ThrottlePolicy } from "../domain/throttle-policy.js";
 
 export interface Page<T> {
   readonly items: T[];
@@ -110,10 +111,29 @@ export interface ServerStore {
   listEvents(serverId: number, afterSeq: number): Promise<ServerEvent[]>;
 }
 
-/** Failure counters for sign-in throttling, shared by all replicas. */
+/** What a throttle key's counted attempts allow. */
+export interface ThrottleRule {
+  readonly policy: ThrottlePolicy;
+  /** A key whose last attempt is older than this starts counting afresh. */
+  readonly windowMs: number;
+}
+
+/**
+ * Attempt counters for sign-in throttling, shared by all replicas. An attempt is counted before
+ * it is checked, so attempts sent together cannot all pass a look at the count; a success takes
+ * it back or clears the key.
+ */
 export interface ThrottleStore {
   get(key: string): Promise<{ failures: number; lastFailureAt: Date } | undefined>;
-  recordFailure(key: string, at: Date): Promise<number>;
+  /**
+   * Counts one attempt at `at` under every key, or under none: refused with
+   * SlipwayError("too_many_attempts", details.retryAfter in seconds) while any key's delay has
+   * not run out. Decided by conditional upserts in one transaction, so concurrent callers on any
+   * replica never get more attempts through than the rule allows.
+   */
+  reserve(keys: readonly string[], at: Date, rule: ThrottleRule): Promise<void>;
+  /** Takes back one counted attempt (it succeeded, or was never checked); never below zero. */
+  release(key: string): Promise<void>;
   clear(key: string): Promise<void>;
 }
 

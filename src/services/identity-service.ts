@@ -1,5 +1,4 @@
-import { retryAfter } from "../domain/throttle-policy.js";
-import { SlipwayError } from "../domain/errors.js";
+import { isSlipwayError, SlipwayError } from "../domain/errors.js";
 import { assertUserName } from "../domain/names.js";
 import type { Principal } from "../domain/principal.js";
 import { roleScopes } from "../domain/scopes.js";
@@ -7,7 +6,12 @@ import type { Session, SessionStage, User } from "../domain/types.js";
 import type { Clock } from "../ports/clock.js";
 import type { Logger } from "../ports/logger.js";
 import type { PasswordHashing, Sealer, TotpCodes } from "../ports/security.js";
-import type { Store } from "../ports/store.js";
+import type { Store, ThrottleRule } from "../ports/store.js";
+import {
+  DEFAULT_PASSWORD_CHECK_LIMITS,
+  LimitedPasswordHashing,
+  type PasswordCheckLimits,
+} from "./limited-password-hashing.js";
 import { TtlCache } from "./ttl-cache.js";
 
 export interface IdentityPolicy {
@@ -41,6 +45,17 @@ export interface TotpEnrolment {
   readonly pending: string;
 }
 
+/** The counters one attempt is throttled under. */
+interface AttemptKeys {
+  /** The account, or the user name typed: a success clears it. */
+  readonly account: string;
+  /**
+   * The client address: a success gives back only its own attempt, since others behind the same
+   * address (a NAT, a proxy) may be the ones failing.
+   */
+  readonly address?: string;
+}
+
 interface CachedSession {
   readonly session: Session;
   readonly user: User;
@@ -48,7 +63,7 @@ interface CachedSession {
 }
 
 /**
- * Failures older than this no longer count: an address shared by many people (a NAT, a proxy)
+ * Attempts older than this no longer count: an address shared by many people (a NAT, a proxy)
  * must not stay slowed down forever by failures long past.
  */
 const FAILURE_WINDOW_MS = 15 * 60_000;
@@ -63,11 +78,12 @@ const TOUCH_INTERVAL_MS = 60_000;
 export class IdentityService {
   readonly #store: Store;
   readonly #clock: Clock;
-  readonly #hasher: PasswordHashing;
+  readonly #hasher: LimitedPasswordHashing;
   readonly #totp: TotpCodes;
   readonly #sealer: Sealer;
   readonly #random: Randomness;
   readonly #policy: IdentityPolicy;
+  readonly #throttleRule: ThrottleRule;
   readonly #log: Logger;
   readonly #sessions: TtlCache<CachedSession>;
   readonly #lastTouch = new Map<string, number>();
@@ -82,14 +98,26 @@ export class IdentityService {
     random: Randomness;
     policy: IdentityPolicy;
     log: Logger;
+    passwordChecks?: PasswordCheckLimits;
   }) {
     this.#store = deps.store;
     this.#clock = deps.clock;
-    this.#hasher = deps.hasher;
+    this.#hasher = new LimitedPasswordHashing(
+      deps.hasher,
+      deps.passwordChecks ?? DEFAULT_PASSWORD_CHECK_LIMITS,
+    );
     this.#totp = deps.totp;
     this.#sealer = deps.sealer;
     this.#random = deps.random;
     this.#policy = deps.policy;
+    this.#throttleRule = {
+      policy: {
+        freeFailures: deps.policy.throttle.freeFailures,
+        baseDelaySeconds: deps.policy.throttle.baseDelay,
+        maxDelaySeconds: deps.policy.throttle.maxDelay,
+      },
+      windowMs: FAILURE_WINDOW_MS,
+    };
     this.#log = deps.log;
     this.#sessions = new TtlCache({
       ttlMs: deps.policy.cacheTtlMs,
@@ -111,26 +139,19 @@ export class IdentityService {
   // --- password step -------------------------------------------------------------------------
 
   async signInWithPassword(name: string, password: string, address: string): Promise<SignInResult> {
-    const userKey = `user:${name.toLowerCase().slice(0, 64)}`;
-    const addressKey = `addr:${address}`;
-    await this.#checkThrottle([userKey, addressKey]);
-    const user = /^[a-z0-9][a-z0-9._-]{0,31}$/.test(name)
-      ? await this.#store.users.getByName(name)
-      : undefined;
-    const credentials = user ? await this.#store.users.getCredentials(user.id) : undefined;
-    let ok = false;
-    if (credentials?.passwordHash) {
-      ok = await this.#hasher.verify(password, credentials.passwordHash);
-    } else {
-      await this.#hasher.verifyDummy();
-    }
-    if (!ok || !user) {
-      await this.#recordFailure([userKey, addressKey]);
+    const keys = { account: `user:${name.toLowerCase().slice(0, 64)}`, address: `addr:${address}` };
+    const user = await this.#attempt(keys, async () => {
+      const found = /^[a-z0-9][a-z0-9._-]{0,31}$/.test(name)
+        ? await this.#store.users.getByName(name)
+        : undefined;
+      const credentials = found ? await this.#store.users.getCredentials(found.id) : undefined;
+      return (await this.#checkPassword(password, credentials?.passwordHash)) ? found : undefined;
+    });
+    if (!user) {
       this.#log.info({ event: "sign_in_failed", user: name.slice(0, 32), address }, "sign-in failed");
       throw new SlipwayError("invalid_credentials");
     }
     if (user.disabled) throw new SlipwayError("user_disabled");
-    await this.#store.throttle.clear(userKey);
     const stage: SessionStage = user.totpEnrolled ? "totp" : this.totpRequired ? "enrol" : "full";
     this.#log.info({ event: "password_ok", user: user.name, stage }, "password accepted");
     return this.#createSession(user, stage);
@@ -143,18 +164,20 @@ export class IdentityService {
     const current = await this.#loadSession(sessionId);
     if (!current || current.session.stage !== "totp") throw new SlipwayError("not_authenticated");
     const user = current.user;
-    const userKey = `totp:${user.id}`;
-    await this.#checkThrottle([userKey, `addr:${address}`]);
-    const credentials = await this.#store.users.getCredentials(user.id);
-    const secret = credentials?.totpSecretSealed ? this.#sealer.open(credentials.totpSecretSealed) : null;
-    const step = secret ? this.#totp.verify(secret, code, this.#clock.now()) : null;
-    // The step is consumed atomically in the store: a code works exactly once, across replicas.
-    if (step === null || !(await this.#store.users.consumeTotpStep(user.id, step))) {
-      await this.#recordFailure([userKey, `addr:${address}`]);
+    const accepted = await this.#attempt(
+      { account: `totp:${user.id}`, address: `addr:${address}` },
+      async () => {
+        const credentials = await this.#store.users.getCredentials(user.id);
+        const secret = credentials?.totpSecretSealed ? this.#sealer.open(credentials.totpSecretSealed) : null;
+        const step = secret ? this.#totp.verify(secret, code, this.#clock.now()) : null;
+        // The step is consumed atomically in the store: a code works exactly once, across replicas.
+        return step !== null && (await this.#store.users.consumeTotpStep(user.id, step)) ? step : undefined;
+      },
+    );
+    if (accepted === undefined) {
       this.#log.info({ event: "totp_failed", user: user.name, address }, "one-time code refused");
       throw new SlipwayError("invalid_totp");
     }
-    await this.#store.throttle.clear(userKey);
     await this.#endSession(sessionId);
     this.#log.info({ event: "sign_in", user: user.name }, "signed in");
     return this.#createSession(user, "full");
@@ -198,16 +221,14 @@ export class IdentityService {
     if (user.totpEnrolled) {
       throw new SlipwayError("validation_failed", "Your account already has an authenticator.");
     }
-    const keys = [`user:${user.name}`, `addr:${address}`];
-    await this.#checkThrottle(keys);
-    const credentials = await this.#store.users.getCredentials(user.id);
-    let ok = false;
-    if (credentials?.passwordHash) ok = await this.#hasher.verify(password, credentials.passwordHash);
-    else await this.#hasher.verifyDummy();
-    if (!ok) {
-      await this.#recordFailure(keys);
-      throw new SlipwayError("invalid_credentials", "The password is not right.");
-    }
+    const confirmed = await this.#attempt(
+      { account: `user:${user.name}`, address: `addr:${address}` },
+      async () => {
+        const credentials = await this.#store.users.getCredentials(user.id);
+        return (await this.#checkPassword(password, credentials?.passwordHash)) ? user : undefined;
+      },
+    );
+    if (!confirmed) throw new SlipwayError("invalid_credentials", "The password is not right.");
     return this.#finishEnrolment(sessionId, user, pending, code);
   }
 
@@ -238,12 +259,11 @@ export class IdentityService {
     } catch {
       throw new SlipwayError("validation_failed", "The enrolment expired; start again.");
     }
-    await this.#checkThrottle([`totp:${user.id}`]);
-    const step = this.#totp.verify(secret, code, this.#clock.now());
-    if (step === null) {
-      await this.#recordFailure([`totp:${user.id}`]);
-      throw new SlipwayError("invalid_totp");
-    }
+    const step = await this.#attempt(
+      { account: `totp:${user.id}` },
+      async () => this.#totp.verify(secret, code, this.#clock.now()) ?? undefined,
+    );
+    if (step === undefined) throw new SlipwayError("invalid_totp");
     await this.#store.users.setTotp(user.id, this.#sealer.seal(secret));
     await this.#store.users.consumeTotpStep(user.id, step);
     await this.#endSession(sessionId);
@@ -427,35 +447,36 @@ export class IdentityService {
 
   // --- throttling ----------------------------------------------------------------------------
 
-  async #checkThrottle(keys: readonly string[]): Promise<void> {
-    const now = this.#clock.now();
-    const policy = {
-      freeFailures: this.#policy.throttle.freeFailures,
-      baseDelaySeconds: this.#policy.throttle.baseDelay,
-      maxDelaySeconds: this.#policy.throttle.maxDelay,
-    };
-    let wait = 0;
-    for (const key of keys) {
-      const entry = await this.#store.throttle.get(key);
-      if (!entry || now.getTime() - entry.lastFailureAt.getTime() > FAILURE_WINDOW_MS) continue;
-      wait = Math.max(wait, retryAfter(entry.lastFailureAt, entry.failures, policy, now));
+  /**
+   * Counts an attempt before `check` runs, so attempts sent together cannot all pass a look at
+   * the count: the store refuses with `too_many_attempts` once the policy allows no more. A
+   * check that yields a value is a success: the account's count is cleared and the address gets
+   * its attempt back. A failure stays counted; so does an attempt whose check threw, except when
+   * the hub was too busy to check it at all (`sign_in_busy`).
+   */
+  async #attempt<T>(keys: AttemptKeys, check: () => Promise<T | undefined>): Promise<T | undefined> {
+    const all = keys.address === undefined ? [keys.account] : [keys.account, keys.address];
+    await this.#store.throttle.reserve(all, this.#clock.now(), this.#throttleRule);
+    let result: T | undefined;
+    try {
+      result = await check();
+    } catch (error) {
+      if (isSlipwayError(error) && error.code === "sign_in_busy") {
+        for (const key of all) await this.#store.throttle.release(key);
+      }
+      throw error;
     }
-    if (wait > 0) {
-      throw new SlipwayError("too_many_attempts", `Too many failed attempts; try again in ${wait} s.`, {
-        retryAfter: wait,
-      });
-    }
+    if (result === undefined) return undefined;
+    await this.#store.throttle.clear(keys.account);
+    if (keys.address !== undefined) await this.#store.throttle.release(keys.address);
+    return result;
   }
 
-  async #recordFailure(keys: readonly string[]): Promise<void> {
-    const at = this.#clock.now();
-    for (const key of keys) {
-      const entry = await this.#store.throttle.get(key);
-      if (entry && at.getTime() - entry.lastFailureAt.getTime() > FAILURE_WINDOW_MS) {
-        await this.#store.throttle.clear(key);
-      }
-      await this.#store.throttle.recordFailure(key, at);
-    }
+  /** Whether `password` matches; with no hash to match, spends the same time and says no. */
+  async #checkPassword(password: string, encoded: string | null | undefined): Promise<boolean> {
+    if (encoded) return this.#hasher.verify(password, encoded);
+    await this.#hasher.verifyDummy();
+    return false;
   }
 
   #checkPasswordPolicy(password: string): void {

@@ -130,7 +130,7 @@ describe("signing in with password and TOTP (fake clock)", () => {
     admin = await firstAdmin(hub);
     // Every account is enrolled now, on the real time the helpers use; the tests then move the
     // clock forward only, so each sign-in has TOTP steps no one has used yet.
-    for (const name of ["ana", "ben", "cai", "dov", "eli", "fay", "gus", "hal", "ivy"]) {
+    for (const name of ["ana", "ben", "cai", "dov", "eli", "fay", "gus", "hal", "ivy", "jan", "kit"]) {
       users.set(name, (await addUser(hub, admin.client, name)).account);
     }
     // Enrolment used codes of the real time, which may be a step ahead of this clock: start past them.
@@ -268,6 +268,43 @@ describe("signing in with password and TOTP (fake clock)", () => {
       clock.advance((Number(blocked.headers.get("retry-after")) + 1) * 1000);
       assert.equal((await signIn(owner, dov, freshStep())).status, 303);
       assert.equal(await whoAmI(base, owner.cookieHeader()), 200);
+    });
+
+    it("checks no more than 3 of 100 wrong passwords sent at once, and answers the rest 429", async () => {
+      const jan = account("jan");
+      freshStep();
+      const attacker = new ClientFrom(base, "10.0.20.1");
+      await attacker.page("/hub/login");
+      const answers = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => passwordStep(attacker, jan.name, `wrong-${i}-password`)),
+      );
+      const statuses = answers.map((res) => res.status);
+      assert.equal(statuses.filter((s) => s === 401).length, 3, statuses.join(" "));
+      assert.equal(statuses.filter((s) => s === 429).length, 97, statuses.join(" "));
+      for (const res of answers.filter((r) => r.status === 429)) {
+        assert.ok(Number(res.headers.get("retry-after")) > 0);
+      }
+      await Promise.all(answers.map((res) => res.body?.cancel()));
+    });
+
+    it("refuses the right password sent at the end of a burst of wrong ones", async () => {
+      const kit = account("kit");
+      freshStep();
+      const attacker = new ClientFrom(base, "10.0.20.2");
+      const owner = new ClientFrom(base, "10.0.20.3");
+      await Promise.all([attacker.page("/hub/login"), owner.page("/hub/login")]);
+      const wrong = Array.from({ length: 29 }, (_, i) =>
+        passwordStep(attacker, kit.name, `wrong-${i}-password`),
+      );
+      // Sent after the 29 are on their way, while their passwords are still being checked: before
+      // the fix all 30 passed the look at the count, and this one signed in.
+      const right = await passwordStep(owner, kit.name, kit.password);
+      const answers = await Promise.all(wrong);
+      assert.equal(right.status, 429);
+      assert.equal(setCookies(right).filter((c) => c.name === "slipway-session").length, 0);
+      assert.equal(await whoAmI(base, owner.cookieHeader()), 401);
+      assert.equal(answers.filter((res) => res.status === 401).length, 3);
+      await Promise.all([right, ...answers].map((res) => res.body?.cancel()));
     });
 
     it("slows down an address that fails for many user names, not the users elsewhere", async () => {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
-import { isSlipwayError, SlipwayError } from "../../domain/errors.js";
+import { isSlipwayError, retryAfterOf, SlipwayError } from "../../domain/errors.js";
 import type { Principal } from "../../domain/principal.js";
 import type { SignInResult } from "../../services/identity-service.js";
 import {
@@ -47,6 +47,13 @@ const logoutBody = z.strictObject({ _xsrf: z.string().max(256).optional() });
 function nextOf(request: FastifyRequest): string {
   const parsed = nextQuery.safeParse(request.query);
   return safeNext(parsed.success ? parsed.data.next : undefined);
+}
+
+/** The status of a refused form, with Retry-After when the error says when to come back. */
+function answerWith(reply: FastifyReply, err: SlipwayError): void {
+  reply.code(err.status);
+  const wait = retryAfterOf(err);
+  if (wait !== undefined) reply.header("retry-after", String(wait));
 }
 
 function withNext(path: string, next: string): string {
@@ -134,9 +141,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext, random
       return afterSignIn(reply, result, next);
     } catch (err) {
       if (!isSlipwayError(err)) throw err;
-      reply.code(err.status);
-      if (err.code === "too_many_attempts")
-        reply.header("retry-after", String(err.details?.["retryAfter"] ?? 1));
+      answerWith(reply, err);
       return renderLogin(reply, body._xsrf, next, err.message, body.username.slice(0, 64));
     }
   });
@@ -200,9 +205,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext, random
       return afterSignIn(reply, result, next);
     } catch (err) {
       if (!isSlipwayError(err)) throw err;
-      reply.code(err.status);
-      if (err.code === "too_many_attempts")
-        reply.header("retry-after", String(err.details?.["retryAfter"] ?? 1));
+      answerWith(reply, err);
       return renderCode(reply, pending.session.xsrfToken, next, err.message);
     }
   });
@@ -275,7 +278,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext, random
       return afterSignIn(reply, result, next);
     } catch (err) {
       if (!isSlipwayError(err)) throw err;
-      reply.code(err.status);
+      answerWith(reply, err);
       return renderEnrol(reply, pending, next, err.message);
     }
   });
@@ -369,9 +372,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext, random
       return afterSignIn(reply, result, "/hub/home");
     } catch (err) {
       if (!isSlipwayError(err)) throw err;
-      reply.code(err.status);
-      if (err.code === "too_many_attempts")
-        reply.header("retry-after", String(err.details?.["retryAfter"] ?? 1));
+      answerWith(reply, err);
       return renderAccountTotp(reply, principal, err.message);
     }
   });
