@@ -5,6 +5,7 @@ import type { AdminServices } from "./bootstrap/admin-services.js";
 import type { Config } from "./config/schema.js";
 import { isSlipwayError } from "./domain/errors.js";
 import { assertUserName } from "./domain/names.js";
+import { roleScopes } from "./domain/scopes.js";
 import { VERSION } from "./version.js";
 
 // Each command imports what it needs when it runs: `serve` never loads the administrative
@@ -150,11 +151,12 @@ common(
     await withStore(opts, async ({ store, tokens }) => {
       const user = await store.users.getByName(name);
       if (!user) fail(`no user named ${name}`);
-      const created = await tokens.create(user, {
-        note: opts.note,
-        scopes: opts.scopes,
-        expiresIn: opts.expiresIn ?? null,
-      });
+      const created = await tokens.create(
+        user,
+        { note: opts.note, scopes: opts.scopes, expiresIn: opts.expiresIn ?? null },
+        // Whoever can run this can read and write the database, so acts with the owner's full authority.
+        roleScopes(user.name, user.admin),
+      );
       process.stdout.write(`${created.token}\n`);
     });
   },

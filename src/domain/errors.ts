@@ -29,6 +29,10 @@ export const errorCatalogue = {
   invalid_credentials: { status: 401, message: "The user name or password is wrong." },
   invalid_totp: { status: 401, message: "The one-time code is wrong or was already used." },
   forbidden: { status: 403, message: "You are not allowed to do that." },
+  scope_not_held: {
+    status: 403,
+    message: "A new token can only have scopes that both its owner and the credential asking for it hold.",
+  },
   csrf_failed: {
     status: 403,
     message:

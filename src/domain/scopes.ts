@@ -45,12 +45,15 @@ export function roleScopes(userName: string, admin: boolean): Set<string> {
   return out;
 }
 
-/** Expands `self`/`inherit` and returns the concrete scope strings a token asks for. */
-export function expandRequested(requested: readonly string[], userName: string, admin: boolean): Set<string> {
+/**
+ * Expands `self`/`inherit` into `inheritable` (what the requester may pass on to the new token) and
+ * returns the concrete scope strings a token asks for.
+ */
+export function expandRequested(requested: readonly string[], inheritable: ReadonlySet<string>): Set<string> {
   const out = new Set<string>();
   for (const r of requested) {
     if (r === "self" || r === "inherit") {
-      for (const s of roleScopes(userName, admin)) out.add(s);
+      for (const s of inheritable) out.add(s);
     } else {
       out.add(r);
     }
@@ -88,4 +91,34 @@ export function isWithin(owner: ReadonlySet<string>, requested: string): boolean
   const parsed = parseScope(requested);
   if (!parsed) return false;
   return grants(owner, parsed.scope, parsed.user) || (parsed.user === null && owner.has(parsed.scope));
+}
+
+/**
+ * The scopes held by both `a` and `b`, as JupyterHub intersects a requester's scopes with a token
+ * owner's: a token can never be given more than the credential that asks for it holds. An
+ * unfiltered scope met by a filtered one keeps the filter; `admin:servers` on one side meets the
+ * server scopes it implies on the other.
+ */
+export function intersectScopes(a: ReadonlySet<string>, b: ReadonlySet<string>): Set<string> {
+  const both = (s: string) => isWithin(a, s) && isWithin(b, s);
+  const out = new Set<string>();
+  for (const candidate of new Set([...a, ...b])) {
+    const parsed = parseScope(candidate);
+    if (!parsed) continue;
+    if (both(candidate)) {
+      out.add(candidate);
+      continue;
+    }
+    // `admin:servers!user=x` against `servers`: the implied scope is shared even though its parent is not.
+    for (const child of SCOPES.filter((s) => IMPLIED_BY[s] === parsed.scope)) {
+      const narrowed = parsed.user === null ? child : `${child}!user=${parsed.user}`;
+      if (both(narrowed)) out.add(narrowed);
+    }
+  }
+  // A filtered scope adds nothing next to the same scope unfiltered.
+  for (const s of out) {
+    const parsed = parseScope(s);
+    if (parsed !== undefined && parsed.user !== null && out.has(parsed.scope)) out.delete(s);
+  }
+  return out;
 }

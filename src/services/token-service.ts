@@ -1,6 +1,6 @@
 import { SlipwayError } from "../domain/errors.js";
 import type { Principal } from "../domain/principal.js";
-import { expandRequested, isWithin, parseScope, roleScopes } from "../domain/scopes.js";
+import { expandRequested, intersectScopes, isWithin, parseScope, roleScopes } from "../domain/scopes.js";
 import type { ApiToken, User } from "../domain/types.js";
 import type { Clock } from "../ports/clock.js";
 import type { Logger } from "../ports/logger.js";
@@ -47,18 +47,31 @@ export class TokenService {
     });
   }
 
+  /**
+   * Makes a token for `owner` on behalf of a requester holding `requesterScopes`. Its scopes must be
+   * held by both (JupyterHub's rule): a credential limited to `tokens` must not mint one that
+   * reaches the owner's servers. `self`/`inherit`, the default, mean everything both hold.
+   */
   async create(
     owner: User,
     request: { note?: string; scopes?: readonly string[]; expiresIn?: number | null },
+    requesterScopes: ReadonlySet<string>,
   ): Promise<NewApiToken> {
     const ownerScopes = roleScopes(owner.name, owner.admin);
-    const requested = expandRequested(request.scopes ?? ["inherit"], owner.name, owner.admin);
+    const inheritable = intersectScopes(requesterScopes, ownerScopes);
+    const requested = expandRequested(request.scopes ?? ["inherit"], inheritable);
     for (const scope of requested) {
       if (!parseScope(scope)) {
         throw new SlipwayError("validation_failed", `Unknown scope: ${scope.slice(0, 64)}`);
       }
       if (!isWithin(ownerScopes, scope)) {
-        throw new SlipwayError("forbidden", `A token cannot have a scope its owner lacks: ${scope}`);
+        throw new SlipwayError("scope_not_held", `A token cannot have a scope its owner lacks: ${scope}`);
+      }
+      if (!isWithin(requesterScopes, scope)) {
+        throw new SlipwayError(
+          "scope_not_held",
+          `A token cannot be given a scope the credential asking for it lacks: ${scope}`,
+        );
       }
     }
     let expiresIn = request.expiresIn ?? null;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { addUser, apiToken, firstAdmin, type SignedIn } from "../support/accounts.js";
-import { removeDir, startTestHub, type TestHub } from "../support/test-hub.js";
+import { rememberSecret, removeDir, startTestHub, type TestHub } from "../support/test-hub.js";
 import { tokenFetch } from "../support/token-fetch.js";
 
 describe("the REST API", () => {
@@ -263,6 +263,81 @@ describe("the REST API", () => {
     assert.equal((await call(token, "GET", "/hub/api/users/alice")).status, 200);
     const start = await call(token, "POST", "/hub/api/users/alice/server", {});
     assert.equal(start.status, 403, "a read-only token cannot start a server");
+  });
+
+  /** Creates a token with `token`'s credential; the answer's status, code and scopes. */
+  const mint = async (token: string, owner: string, scopes?: string[]) => {
+    const res = await call(token, "POST", `/hub/api/users/${owner}/tokens`, scopes ? { scopes } : {});
+    const body = (await res.json()) as { token?: string; scopes?: string[]; code?: string; message?: string };
+    if (body.token !== undefined) rememberSecret(body.token);
+    return { status: res.status, ...body };
+  };
+
+  it("lets a token limited to `tokens` create tokens with no other scope", async () => {
+    const limited = await apiToken(alice, ["tokens!user=alice"]);
+    const child = await mint(limited, "alice");
+    assert.equal(child.status, 201);
+    assert.deepEqual(
+      child.scopes,
+      ["tokens!user=alice"],
+      "inherit is the requester's scopes, not the owner's",
+    );
+    assert.ok(child.token);
+    // 404, not 403: without read:users or read:servers it may not even see alice's servers.
+    assert.equal((await call(child.token, "POST", "/hub/api/users/alice/server", {})).status, 404);
+    assert.equal((await call(child.token, "GET", "/hub/api/users/alice")).status, 404);
+    const reach = await mint(limited, "alice", ["access:servers!user=alice"]);
+    assert.equal(reach.status, 403);
+    assert.equal(reach.code, "scope_not_held");
+    assert.match(reach.message ?? "", /access:servers!user=alice/);
+    for (const scopes of [["self"], ["inherit"]]) {
+      const again = await mint(limited, "alice", scopes);
+      assert.equal(again.status, 201, scopes[0]);
+      assert.deepEqual(again.scopes, ["tokens!user=alice"], scopes[0]);
+    }
+  });
+
+  it("keeps an admin's `tokens`-only token from creating admin tokens", async () => {
+    const name = admin.account.name;
+    const limited = await apiToken(admin, ["tokens"]);
+    const child = await mint(limited, name);
+    assert.equal(child.status, 201);
+    assert.deepEqual(child.scopes, ["tokens"]);
+    assert.ok(child.token);
+    assert.equal((await call(child.token, "GET", "/hub/api/users")).status, 403);
+    const escalate = await mint(limited, name, ["admin:users", "access:servers"]);
+    assert.equal(escalate.status, 403);
+    assert.equal(escalate.code, "scope_not_held");
+  });
+
+  it("gives a token an admin creates for another user what both hold, no more", async () => {
+    const limited = await apiToken(admin, ["tokens", "read:users"]);
+    const forAlice = await mint(limited, "alice");
+    assert.equal(forAlice.status, 201);
+    assert.deepEqual(forAlice.scopes, ["read:users!user=alice", "tokens!user=alice"]);
+    const beyond = await mint(limited, "alice", ["servers!user=alice"]);
+    assert.equal(beyond.status, 403);
+    assert.equal(beyond.code, "scope_not_held");
+    const full = await mint(adminToken, "alice");
+    assert.equal(full.status, 201);
+    const aliceHolds = (await (await call(aliceToken, "GET", "/hub/api/user")).json()) as {
+      scopes: string[];
+    };
+    assert.deepEqual(full.scopes, aliceHolds.scopes, "a full admin gives alice everything alice holds");
+    const ownerLacks = await mint(adminToken, "alice", ["admin:users"]);
+    assert.equal(ownerLacks.status, 403);
+    assert.equal(ownerLacks.code, "scope_not_held");
+  });
+
+  it("gives a token made on the token page everything its signed-in owner holds", async () => {
+    const created = await alice.client.api("POST", "/hub/api/users/alice/tokens", { note: "page" });
+    assert.equal(created.status, 201);
+    const body = (await created.json()) as { token: string; scopes: string[] };
+    rememberSecret(body.token);
+    const aliceHolds = (await (await call(aliceToken, "GET", "/hub/api/user")).json()) as {
+      scopes: string[];
+    };
+    assert.deepEqual(body.scopes, aliceHolds.scopes);
   });
 
   it("disabling a user ends their API access", async () => {

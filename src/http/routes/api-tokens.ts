@@ -31,11 +31,12 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: HttpContext): voi
     const owner = await targetUser(ctx, principal, request.params.name);
     requireScope(principal, "tokens", owner.name);
     const body = parseBody(createBody, request.body);
-    const created = await ctx.tokens.create(owner, {
-      note: body.note ?? "Requested via API",
-      scopes: body.scopes,
-      expiresIn: body.expires_in ?? null,
-    });
+    const created = await ctx.tokens.create(
+      owner,
+      { note: body.note ?? "Requested via API", scopes: body.scopes, expiresIn: body.expires_in ?? null },
+      // The caller's own scopes, not the owner's: a token can pass on no more than it holds.
+      principal.scopes,
+    );
     reply.code(201);
     noStore(reply);
     return { ...tokenModel(created.model, owner.name), token: created.token };
