@@ -1,4 +1,3 @@
-import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import pino, { type DestinationStream } from "pino";
@@ -11,6 +10,7 @@ import { Totp } from "./auth/totp.js";
 import { identityPolicy } from "./config/policies.js";
 import type { Config } from "./config/schema.js";
 import { CredentialSweep } from "./bootstrap/credential-sweep.js";
+import { prepareDataDir } from "./bootstrap/data-dir.js";
 import { firstAdminGate } from "./bootstrap/first-admin-gate.js";
 import { hubIdFor } from "./bootstrap/hub-id.js";
 import { startIdleCollector } from "./bootstrap/idle-collector.js";
@@ -88,7 +88,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
   const dataDir = resolve(options.dataDir);
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await prepareDataDir(dataDir);
 
   const logger = pino(
     { level: config.logging.level, redact: logRedaction(), base: { app: "slipway" } },

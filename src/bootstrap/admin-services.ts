@@ -1,4 +1,3 @@
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import pino from "pino";
 import { newToken, sha256Hex } from "../auth/random-token.js";
@@ -12,6 +11,7 @@ import type { Store } from "../ports/store.js";
 import { IdentityService } from "../services/identity-service.js";
 import { TokenService } from "../services/token-service.js";
 import { openStore } from "../store/open-store.js";
+import { prepareDataDir } from "./data-dir.js";
 
 export interface AdminServices {
   readonly store: Store;
@@ -25,7 +25,7 @@ export interface AdminServices {
  * hub (`slipway user add`, `slipway token create`). Warnings go to stderr, output to stdout.
  */
 export async function openAdminServices(config: Config, dataDir: string): Promise<AdminServices> {
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await prepareDataDir(dataDir);
   const log = pino({ level: "warn" }, pino.destination(2));
   const store = await openStore(config.database.url ?? `sqlite:${join(dataDir, "slipway.sqlite")}`);
   try {

@@ -1,7 +1,8 @@
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { FirstAdminGate } from "../http/context.js";
 import type { Randomness } from "../services/identity-service.js";
+import { writePrivateFile } from "./data-dir.js";
 
 /** The first-admin link: a secret whose hash sits in the data directory until it is used. */
 export function firstAdminGate(
@@ -34,7 +35,7 @@ export function firstAdminGate(
     async issue() {
       const secret = random.token();
       const entry = { hash: random.sha256(secret), expiresAt: Date.now() + 7 * 86_400_000 };
-      await writeFile(file, JSON.stringify(entry), { mode: 0o600 });
+      await writePrivateFile(file, JSON.stringify(entry));
       return secret;
     },
     async isOpen() {

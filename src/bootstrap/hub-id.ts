@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { writePrivateFile } from "./data-dir.js";
 
 /**
  * A stable id for this installation, kept in the data directory: it names the server folders in
@@ -15,6 +16,6 @@ export async function hubIdFor(dataDir: string): Promise<string> {
     // first start: create it below
   }
   const id = randomBytes(6).toString("hex");
-  await writeFile(file, `${id}\n`, { mode: 0o600 });
+  await writePrivateFile(file, `${id}\n`);
   return id;
 }

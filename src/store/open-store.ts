@@ -2,6 +2,7 @@ import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
 import { systemClock, type Clock } from "../ports/clock.js";
 import type { Database } from "./database.js";
 import { postgresTraits, sqliteTraits } from "./dialect-traits.js";
+import { createPrivateDatabaseFile, refuseSharedDatabaseFiles } from "./sqlite-files.js";
 import { cachingStatements } from "./statement-cache.js";
 import { KyselyStore } from "./kysely-store.js";
 
@@ -51,6 +52,11 @@ async function openSqlite(path: string, busyTimeoutMs: number, clock: Clock): Pr
   if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
     throw new Error("busyTimeoutMs must be a non-negative integer.");
   }
+  const onDisk = path !== ":memory:";
+  if (onDisk) {
+    await refuseSharedDatabaseFiles(path);
+    await createPrivateDatabaseFile(path);
+  }
   const { default: SqliteDatabase } = await import("better-sqlite3");
   const sqlite = new SqliteDatabase(path);
   try {
@@ -59,6 +65,8 @@ async function openSqlite(path: string, busyTimeoutMs: number, clock: Clock): Pr
     sqlite.pragma("journal_mode = WAL");
     sqlite.pragma("foreign_keys = ON");
     sqlite.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    // Checked again now that switching to WAL has made the -wal and -shm files.
+    if (onDisk) await refuseSharedDatabaseFiles(path);
   } catch (error) {
     sqlite.close();
     throw error;
