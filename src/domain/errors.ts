@@ -5,6 +5,7 @@
  */
 export const errorCatalogue = {
   bad_request: { status: 400, message: "The request is not valid." },
+  duplicate_host: { status: 400, message: "The request has more than one Host header." },
   invalid_json: { status: 400, message: "The request body is not valid JSON." },
   unsupported_media_type: { status: 415, message: "The request body must be JSON." },
   validation_failed: { status: 400, message: "Some fields are not valid." },

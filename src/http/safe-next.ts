@@ -1,8 +1,11 @@
+import { withoutTokenParams } from "../domain/without-token-params.js";
+
 /**
  * Sanitises a `next=` redirect target: only a path on this hub is ever returned, else the
  * default. Covers the open-redirect regressions JupyterHub shipped fixes for (`//x`, `///x`,
  * `\\x`, `/\x`, `%2f%2fx`, `https://HOST//x`, `https:x`, `javascript:`), see
- * threats-and-faults.md §5a.1.
+ * threats-and-faults.md §5a.1. A `token` query parameter is dropped: it is a credential, which
+ * the sign-in pages would otherwise put in a form, a Location and the browser's history.
  */
 export function safeNext(next: unknown, fallback = "/hub/home"): string {
   if (typeof next !== "string" || next.length === 0 || next.length > 2048) return fallback;
@@ -24,7 +27,7 @@ export function safeNext(next: unknown, fallback = "/hub/home"): string {
   }
   if (url.origin !== "http://slipway.invalid" || url.pathname.startsWith("//")) return fallback;
   if (!url.pathname.startsWith("/hub/") && !url.pathname.startsWith("/user/")) return fallback;
-  return url.pathname + url.search;
+  return withoutTokenParams(url.pathname + url.search);
 }
 
 function hasControlOrBackslash(value: string): boolean {

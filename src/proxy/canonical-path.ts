@@ -1,17 +1,22 @@
+import { hexValue } from "../domain/hex-value.js";
 import { isValidUserName } from "../domain/names.js";
+import { withoutTokenParams } from "../domain/without-token-params.js";
 
 /**
  * A `/user/...` request URL that is safe to route: the owner and the segment after it are read
- * from the raw URL without decoding, and `url` is forwarded unchanged, so the proxy routes on
- * exactly the bytes the user's server receives (configurable-http-proxy matched on a decoded
- * path but forwarded the raw one; compare envoy#6589).
+ * from the raw URL without decoding, and `url` is forwarded with its path unchanged, so the proxy
+ * routes on exactly the bytes the user's server receives (configurable-http-proxy matched on a
+ * decoded path but forwarded the raw one; compare envoy#6589).
  */
 export interface CanonicalUserPath {
   readonly ok: true;
   readonly owner: string;
   /** The segment after the owner: a named server's name if one is routed, else part of the default server's path. */
   readonly next: string;
-  /** Path and query, byte for byte as received: what is routed is what is forwarded. */
+  /**
+   * Path and query byte for byte as received, less any `token` query parameter (see
+   * `withoutTokenParams`): what is routed is what is forwarded, and what `next=` comes back to.
+   */
   readonly url: string;
 }
 
@@ -47,13 +52,6 @@ const SLASH = 0x2f;
 const BACKSLASH = 0x5c;
 const HASH = 0x23;
 const DELETE = 0x7f;
-
-function hexValue(code: number): number {
-  if (code >= 0x30 && code <= 0x39) return code - 0x30;
-  const lower = code | 0x20;
-  if (lower >= 0x61 && lower <= 0x66) return lower - 0x61 + 10;
-  return -1;
-}
 
 /** Turns only the escapes that can form a dot segment or a separator back into characters. */
 function decodeSeparatorsAndDots(segment: string): string {
@@ -149,5 +147,5 @@ export function parseUserPath(url: string): UserPathResult {
   }
   if (owner.includes("%")) return ENCODED_IN_PREFIX;
   if (!isValidUserName(owner)) return UNKNOWN_USER;
-  return { ok: true, owner, next, url };
+  return { ok: true, owner, next, url: withoutTokenParams(url) };
 }

@@ -1,4 +1,5 @@
 import type { Socket } from "node:net";
+import { withoutTokenParams } from "../domain/without-token-params.js";
 import { ChunkedScanner, LAST_CHUNK } from "./chunked-scanner.js";
 import { gateFailure } from "./gate-failure.js";
 import { rawErrorResponse } from "./gate-replies.js";
@@ -107,7 +108,8 @@ export class FastExchange implements UpstreamUser {
       route.token,
       false,
     );
-    let head = `${request.method} ${request.url} HTTP/1.1\r\n`;
+    // As on the node:http path (`parseUserPath`): a scan that finds nothing to do for most URLs.
+    let head = `${request.method} ${withoutTokenParams(request.url)} HTTP/1.1\r\n`;
     const list = headers.list;
     for (let i = 0; i + 1 < list.length; i += 2) head += `${list[i] ?? ""}: ${list[i + 1] ?? ""}\r\n`;
     this.head = `${head}Connection: keep-alive\r\n\r\n`;

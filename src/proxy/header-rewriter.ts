@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { TLSSocket } from "node:tls";
+import { HubCookies } from "./hub-cookies.js";
 
 export interface HeaderRewriterOptions {
   /** Cookies of the hub (session, XSRF): the user's server must never see them. */
@@ -67,6 +68,8 @@ const RESPONSE_HOP_BY_HOP: ReadonlySet<string> = new Set([
   "upgrade",
 ]);
 
+const CONTENT_LENGTH_ONLY: ReadonlySet<string> = new Set(["content-length"]);
+
 /** `Connection` tokens that are not header names. */
 const CONNECTION_OPTIONS: ReadonlySet<string> = new Set(["keep-alive", "close", "upgrade", ""]);
 
@@ -107,13 +110,11 @@ function withoutNames(list: string[], names: ReadonlySet<string>): string[] {
  * names keep their case and repeated headers stay repeated, without building header objects.
  */
 export class HeaderRewriter {
-  private readonly hubCookies: ReadonlySet<string>;
-  private readonly hubCookieNames: readonly string[];
+  private readonly hubCookies: HubCookies;
   private readonly trustForwarded: boolean;
 
   constructor(options: HeaderRewriterOptions) {
-    this.hubCookieNames = [...options.hubCookieNames];
-    this.hubCookies = new Set(this.hubCookieNames);
+    this.hubCookies = new HubCookies(options.hubCookieNames);
     this.trustForwarded = options.trustForwarded;
   }
 
@@ -148,6 +149,8 @@ export class HeaderRewriter {
     // Bit set of trusted X-Forwarded-Proto/Host/Port headers the client sent.
     let trustedSeen = 0;
     let hasBody = false;
+    let chunked = false;
+    let contentLength = false;
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const name = raw[i];
       const value = raw[i + 1];
@@ -164,7 +167,7 @@ export class HeaderRewriter {
           list.push(name, value);
           break;
         case COOKIE: {
-          const kept = this.withoutHubCookies(value);
+          const kept = this.hubCookies.stripFrom(value);
           if (kept !== "") list.push(name, kept);
           break;
         }
@@ -176,11 +179,13 @@ export class HeaderRewriter {
           break;
         case CONTENT_LENGTH:
           if (value !== "0") hasBody = true;
+          contentLength = true;
           list.push(name, value);
           break;
         case TRANSFER_ENCODING:
-          // Node re-frames the body it pipes; passing the client's framing on would double it.
+          // node:http has taken the client's chunks apart; the body is framed anew below.
           hasBody = true;
+          chunked = true;
           break;
         case FORWARDED_FOR:
           if (this.trustForwarded)
@@ -202,6 +207,14 @@ export class HeaderRewriter {
     if (connection !== undefined) {
       const named = connectionHeaderNames(connection);
       if (named !== undefined) list = withoutNames(list, named);
+    }
+    if (chunked && !upgrade) {
+      // Node's client chunks a piped body of its own accord only for methods it expects one on:
+      // for GET, HEAD, DELETE and OPTIONS it would write the bytes bare, with no length, and the
+      // server would read them as a next request of the attacker's making. Saying `chunked`
+      // makes it frame them for every method. (node:http never passes on both framings.)
+      if (contentLength) list = withoutNames(list, CONTENT_LENGTH_ONLY);
+      list.push("Transfer-Encoding", "chunked");
     }
     if (peer !== undefined) {
       list.push("X-Forwarded-For", forwardedFor === undefined ? peer : `${forwardedFor}, ${peer}`);
@@ -227,7 +240,8 @@ export class HeaderRewriter {
       if (name === undefined || value === undefined) continue;
       const lower = name.toLowerCase();
       if (lower === "connection") connection = value;
-      if (RESPONSE_HOP_BY_HOP.has(lower) || (lower === "set-cookie" && this.setsHubCookie(value))) continue;
+      if (RESPONSE_HOP_BY_HOP.has(lower) || (lower === "set-cookie" && this.hubCookies.setBy(value)))
+        continue;
       list.push(name, value);
     }
     if (connection !== undefined) {
@@ -244,42 +258,9 @@ export class HeaderRewriter {
       const name = raw[i];
       const value = raw[i + 1];
       if (name === undefined || value === undefined) continue;
-      if (name.toLowerCase() === "set-cookie" && this.setsHubCookie(value)) continue;
+      if (name.toLowerCase() === "set-cookie" && this.hubCookies.setBy(value)) continue;
       list.push(name, value);
     }
     return list;
-  }
-
-  /**
-   * A user's server could otherwise plant a session cookie of its choosing in the browsers
-   * of everyone who opens it (login fixation from a shared server).
-   */
-  private setsHubCookie(setCookie: string): boolean {
-    const equals = setCookie.indexOf("=");
-    return this.hubCookies.has((equals === -1 ? setCookie : setCookie.slice(0, equals)).trim());
-  }
-
-  /**
-   * Cookie names are case-sensitive (RFC 6265), as is the hub's own parser, so a look-alike in
-   * another case is not the hub's cookie. Every copy of a name goes, tossed duplicates included.
-   */
-  private withoutHubCookies(cookie: string): string {
-    let mentioned = false;
-    for (const name of this.hubCookieNames) {
-      if (cookie.includes(name)) {
-        mentioned = true;
-        break;
-      }
-    }
-    if (!mentioned) return cookie;
-    let kept = "";
-    for (const part of cookie.split(";")) {
-      const pair = part.trim();
-      if (pair === "") continue;
-      const equals = pair.indexOf("=");
-      if (this.hubCookies.has((equals === -1 ? pair : pair.slice(0, equals)).trim())) continue;
-      kept = kept === "" ? pair : `${kept}; ${pair}`;
-    }
-    return kept;
   }
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { withoutTokenParams } from "../domain/without-token-params.js";
 import { acceptsHtml, replyWithError } from "./gate-replies.js";
 import { gateFailure } from "./gate-failure.js";
 import { HTML_PAGE_HEADERS, escapeHtml, htmlPage } from "./html-page.js";
@@ -23,7 +24,7 @@ export function defaultNotRunning(
     serverName === ""
       ? `/hub/spawn/${encodeURIComponent(owner)}`
       : `/hub/spawn/${encodeURIComponent(owner)}/${encodeURIComponent(serverName)}`;
-  const href = `${spawnPath}?next=${encodeURIComponent(req.url ?? "/")}`;
+  const href = `${spawnPath}?next=${encodeURIComponent(withoutTokenParams(req.url ?? "/"))}`;
   const body = htmlPage(
     "Server not running",
     `<p>${escapeHtml(message)}</p><p><a class="button" href="${escapeHtml(href)}">Start it</a> ` +

@@ -3,6 +3,7 @@ import type { Duplex } from "node:stream";
 import { isSlipwayError } from "../domain/errors.js";
 import { ActivityMeter } from "./activity-meter.js";
 import { parseUserPath, type CanonicalUserPath, type RejectedUserPath } from "./canonical-path.js";
+import { hasDuplicateHost } from "./duplicate-host.js";
 import { FastForwarder } from "./fast-forwarder.js";
 import { Gate, isVerdict, NOT_AUTHENTICATED, NOT_RUNNING, type Verdict } from "./gate.js";
 import { gateFailure, type GateFailure } from "./gate-failure.js";
@@ -76,6 +77,7 @@ const silentLog: ProxyLog = Object.freeze({ warn(): void {}, error(): void {} })
 const NOT_FOUND = gateFailure("not_found");
 const NOT_WEBSOCKET = gateFailure("bad_request", "Only websocket upgrades are proxied.");
 const INTERNAL = gateFailure("internal");
+const DUPLICATE_HOST = gateFailure("duplicate_host");
 
 function pathFailure(rejection: RejectedUserPath): GateFailure {
   return rejection.code === "not_found" ? NOT_FOUND : gateFailure("bad_request", rejection.reason);
@@ -147,6 +149,10 @@ export class Proxy {
 
   /** The `request` listener for URLs starting with `/user/`. */
   handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (hasDuplicateHost(req.rawHeaders)) {
+      this.refuse(req, res, DUPLICATE_HOST);
+      return;
+    }
     const path = parseUserPath(req.url ?? "");
     if (!path.ok) {
       this.refuse(req, res, pathFailure(path));
@@ -164,6 +170,10 @@ export class Proxy {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     // Node removed its own error listener when it handed the socket over.
     socket.on("error", destroyOnError);
+    if (hasDuplicateHost(req.rawHeaders)) {
+      this.refuseUpgrade(socket, DUPLICATE_HOST);
+      return;
+    }
     const path = parseUserPath(req.url ?? "");
     if (!path.ok) {
       this.refuseUpgrade(socket, pathFailure(path));

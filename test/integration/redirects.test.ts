@@ -217,6 +217,23 @@ describe("open redirects through next= (threats §5a.1)", () => {
     }
   });
 
+  it("carries no ?token= into next, from the proxy, the hub's pages or the sign-in form", async () => {
+    const toLab = "/user/alice/lab?token=abc&reset=1&token=def";
+    const fromProxy = await get(undefined, toLab);
+    assert.equal(fromProxy.status, 302);
+    assert.equal(fromProxy.headers.get("location"), "/hub/login?next=%2Fuser%2Falice%2Flab%3Freset%3D1");
+
+    const fromPage = await get(undefined, "/hub/home?token=abc");
+    assert.equal(fromPage.status, 302);
+    assert.equal(fromPage.headers.get("location"), "/hub/login?next=%2Fhub%2Fhome");
+
+    const query = `next=${encodeURIComponent(toLab)}`;
+    const form = await get(undefined, `/hub/login?${query}`);
+    assert.equal(field(await form.text(), hiddenField("next")), "/user/alice/lab?reset=1");
+    const signedIn = await get(alice.client, `/hub/login?${query}`);
+    assert.equal(signedIn.headers.get("location"), "/user/alice/lab?reset=1");
+  });
+
   it("ends sign-out on the sign-in page, with or without a session", async () => {
     const res = await new HubClient(hub.url).postForm("/hub/logout", {});
     assert.equal(res.status, 303);

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { SlipwayError } from "../../domain/errors.js";
 import { can, type Principal } from "../../domain/principal.js";
 import { serverPrefix } from "../../domain/names.js";
+import { withoutTokenParams } from "../../domain/without-token-params.js";
 import type { Server, User } from "../../domain/types.js";
 import { noStore, requireScope, resolvePrincipal, targetUser, type HttpContext } from "../context.js";
 import { html } from "../html.js";
@@ -31,7 +32,8 @@ async function requirePageUser(
 ): Promise<Principal | undefined> {
   const principal = await resolvePrincipal(ctx, request);
   if (principal && principal.via === "cookie") return principal;
-  const next = encodeURIComponent(request.url);
+  // A `?token=` stays out of `next`, as it does on the proxy's way to the login page.
+  const next = encodeURIComponent(withoutTokenParams(request.url));
   await reply.redirect(`/hub/login?next=${next}`, 302);
   return undefined;
 }
