@@ -15,7 +15,7 @@ import { firstAdminGate } from "./bootstrap/first-admin-gate.js";
 import { hubIdFor } from "./bootstrap/hub-id.js";
 import { startIdleCollector } from "./bootstrap/idle-collector.js";
 import { proxyAuthentication } from "./bootstrap/proxy-authentication.js";
-import { probeWith } from "./bootstrap/readiness-probe.js";
+import { prepareSocketDir } from "./bootstrap/socket-dir.js";
 import type { SlurmTarget } from "./bootstrap/slurm-target.js";
 import { buildApp } from "./http/app.js";
 import type { HttpContext } from "./http/context.js";
@@ -29,6 +29,7 @@ import type { Logger } from "./ports/logger.js";
 import type { ProcessRunner } from "./ports/process-runner.js";
 import { createFrontDoor, type FrontDoor } from "./proxy/front-door.js";
 import { Proxy } from "./proxy/proxy.js";
+import { targetStatus } from "./proxy/target-status.js";
 import { IdentityService, type Randomness } from "./services/identity-service.js";
 import { ServersService } from "./services/servers-service.js";
 import { SpawnOptions, type TargetConfig } from "./services/spawn-options.js";
@@ -167,6 +168,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     now: () => clock.now(),
     log: log.child({ part: "proxy" }),
     onTargetError: (route) => late.servers?.recheck(route.serverId),
+    onTargetLost: (route) => late.servers?.recheck(route.serverId),
     metrics: {
       request: (status) => proxyRequests.inc({ status }),
       upgrade: (outcome) => proxyUpgrades.inc({ outcome }),
@@ -184,6 +186,9 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   }
   const runner = new NodeProcessRunner();
   const hubId = await hubIdFor(dataDir);
+  const probe = targetStatus(proxy.pins);
+  const socketDir = config.servers.socketDir ?? join(dataDir, "sockets");
+  await prepareSocketDir(socketDir, config.servers.runAs);
   const launchers = new Map<string, Launcher>();
   const targetConfigs: TargetConfig[] = [];
   const schedulerCalls = new Counter({
@@ -228,6 +233,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
           hubId,
           command: [...command],
           workDir: config.servers.workDir,
+          socketDir,
+          probe,
           startTimeoutMs: config.servers.startTimeout * 1000,
           stopTimeoutMs: config.servers.stopTimeout * 1000,
         }),
@@ -251,6 +258,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       defaultAgent: defaultJobAgent(),
       origin: () => origin.value,
       callbackKey,
+      probe,
       metrics: {
         call: (cmd, outcome, seconds) => {
           schedulerCalls.inc({ cluster, command: cmd, outcome });
@@ -273,7 +281,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     random,
     notifier,
     routes: proxy.routes,
-    probe: probeWith(2000),
+    probe,
     log: log.child({ part: "servers" }),
     policy: {
       namedServerLimit: config.servers.namedServerLimit,

@@ -220,6 +220,15 @@ export const serversSchema = z
       .refine((s) => !s.split("/").includes(".."), "must not contain '..'")
       .default("~")
       .describe("Directory the server starts in; ~ is the home of the account the server runs as."),
+    socketDir: z
+      .string()
+      .max(64)
+      .refine((s) => s.startsWith("/"), "must be an absolute path")
+      .refine((s) => !s.split("/").includes(".."), "must not contain '..'")
+      .optional()
+      .describe(
+        "Directory for local servers' Unix sockets, each in a subdirectory of its owner's (at most 64 characters: a socket path holds 107 bytes). The hub creates it, 0700 for runAs: hub and sticky 01733 for runAs: user, and refuses one it does not own. Default: <data dir>/sockets.",
+      ),
     startTimeout: seconds(120).describe("How long a started process may take to listen and answer."),
     stopTimeout: seconds(10).describe("Grace period between SIGTERM and SIGKILL."),
     pollInterval: seconds(10).describe("How often every active server is checked."),

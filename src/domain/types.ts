@@ -24,9 +24,38 @@ export interface UserCredentials {
 export type JsonObject = { [key: string]: JsonValue };
 export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
 
-export interface ServerTarget {
+/**
+ * Where the proxy reaches a server: only over a channel that someone other than the server's owner
+ * could not have taken over (invariant 9). A port number alone proves nothing, so there is no
+ * plain TCP target.
+ */
+export type ServerTarget = SocketTarget | TlsTarget;
+
+/** A Unix socket in a directory that only the server's owner (or root) can write to. */
+export interface SocketTarget {
+  readonly kind: "unix";
+  readonly socket: string;
+}
+
+/**
+ * TCP to another host, over TLS with a key made for this launch alone: the proxy trusts exactly
+ * `certificate` (PEM), which only the holder of the launch's private key can present.
+ */
+export interface TlsTarget {
+  readonly kind: "tls";
   readonly host: string;
   readonly port: number;
+  readonly certificate: string;
+}
+
+/** For logs and pool keys: never the certificate, never anything secret. */
+export function describeTarget(target: ServerTarget): string {
+  return target.kind === "unix" ? `unix:${target.socket}` : `tls://${target.host}:${target.port}`;
+}
+
+export function sameTarget(a: ServerTarget, b: ServerTarget): boolean {
+  if (a.kind === "unix") return b.kind === "unix" && a.socket === b.socket;
+  return b.kind === "tls" && a.host === b.host && a.port === b.port && a.certificate === b.certificate;
 }
 
 export interface Server {
@@ -46,8 +75,8 @@ export interface Server {
   readonly launcherState: JsonObject;
   /** Id of the current launch attempt; also put on the process or job so it can be found again. */
   readonly attemptId: string | null;
-  readonly host: string | null;
-  readonly port: number | null;
+  /** Where a running server is reached. */
+  readonly endpoint: ServerTarget | null;
   /** The Jupyter server's token, sealed with the hub's secret key. */
   readonly tokenSealed: string | null;
   readonly createdAt: Date;

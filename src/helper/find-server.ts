@@ -12,12 +12,12 @@ export async function findServer(req: FindRequest, ctx: HelperContext): Promise<
   if ((await dir.readAttempt()) !== req.attemptId) return { found: false };
   const id = await dir.readPid();
   if (id === undefined || !(await ctx.proc.isAlive(id))) return { found: false };
-  const port = (await ctx.proc.listeningPorts(id.pid))[0];
+  const socket = await dir.readSocket();
   return {
     found: true,
     pid: id.pid,
     startTime: id.startTime,
     logPath: dir.logPath,
-    ...(port ? { port } : {}),
+    ...(socket !== undefined ? { socket } : {}),
   };
 }

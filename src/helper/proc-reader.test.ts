@@ -2,11 +2,10 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { parseListeningPorts, parseProcStat, ProcReader } from "./proc-reader.js";
+import { parseProcStat, ProcReader } from "./proc-reader.js";
 
 /** A stat line as the kernel writes it, with the given command name and fields 3 to 22. */
 function statLine(
@@ -32,37 +31,8 @@ describe("parseProcStat", () => {
   });
 });
 
-describe("parseListeningPorts", () => {
-  const table = [
-    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
-    "   0: 0100007F:8C55 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 11881 1 0 100 0 0 10 0",
-    "   1: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 22222 1 0 100 0 0 10 0",
-    "   2: 0100007F:8C56 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 11882 1 0 100 0 0 10 0",
-  ].join("\n");
-
-  it("takes the LISTEN rows whose socket the process holds", () => {
-    assert.deepEqual(parseListeningPorts(table, new Set(["11881", "11882"])), [0x8c55]);
-  });
-
-  it("ignores listening sockets of other processes", () => {
-    assert.deepEqual(parseListeningPorts(table, new Set(["99999"])), []);
-  });
-});
-
 describe("ProcReader on this machine's /proc", () => {
   const proc = new ProcReader();
-
-  it("finds the port this process listens on, from the kernel alone", async () => {
-    const server = createServer().listen(0, "127.0.0.1");
-    await once(server, "listening");
-    try {
-      const address = server.address();
-      assert.ok(address !== null && typeof address === "object");
-      assert.ok((await proc.listeningPorts(process.pid)).includes(address.port));
-    } finally {
-      server.close();
-    }
-  });
 
   it("tells this process from a process with another start time under the same pid", async () => {
     const me = await proc.stat(process.pid);

@@ -1,4 +1,4 @@
-import { close, open, read, readdir, readFile, readlink } from "node:fs";
+import { close, open, read, readdir, readFile } from "node:fs";
 import { join } from "node:path";
 
 export interface ProcStat {
@@ -37,20 +37,6 @@ export function parseProcStat(line: string): ProcStat | undefined {
   return { pid, state, ppid, pgrp, startTime };
 }
 
-/** The local ports of the LISTEN rows of a /proc/net/tcp{,6} table whose inode is in `inodes`. */
-export function parseListeningPorts(table: string, inodes: ReadonlySet<string>): number[] {
-  const ports: number[] = [];
-  for (const row of table.split("\n").slice(1)) {
-    const f = row.trim().split(/\s+/);
-    const local = f[1];
-    // st 0A is TCP_LISTEN; field 9 is the socket's inode.
-    if (local === undefined || f[3] !== "0A" || f[9] === undefined || !inodes.has(f[9])) continue;
-    const port = Number.parseInt(local.slice(local.lastIndexOf(":") + 1), 16);
-    if (Number.isInteger(port) && port > 0) ports.push(port);
-  }
-  return ports;
-}
-
 function isMissing(err: unknown): boolean {
   // ESRCH shows up when a process exits while its /proc directory is being read.
   return err instanceof Error && "code" in err && (err.code === "ENOENT" || err.code === "ESRCH");
@@ -84,10 +70,6 @@ function readdirAsync(path: string): Promise<string[]> {
   );
 }
 
-function readlinkAsync(path: string): Promise<string> {
-  return new Promise((resolve) => readlink(path, (err, target) => resolve(err ? "" : target)));
-}
-
 function readTextAsync(path: string): Promise<string> {
   return new Promise((resolve, reject) =>
     readFile(path, "utf8", (err, text) => (err ? reject(err) : resolve(text))),
@@ -96,8 +78,7 @@ function readTextAsync(path: string): Promise<string> {
 
 /**
  * Reads what the kernel says about processes. The root is injectable so tests can point it at a
- * fixture; production uses /proc. Nothing here needs privileges except `listeningPorts`, which
- * must read the fd links of a process and so only works for the process's owner (or root).
+ * fixture; production uses /proc. Nothing here needs privileges.
  *
  * Reads are cheap on purpose, because the hub polls every server it runs: a stat line is read
  * into one of a few reused 1 KiB buffers (readFile would allocate 64 KiB per call, since /proc
@@ -177,49 +158,6 @@ export class ProcReader {
   }
 
   /**
-   * TCP ports on which `pid`, or else another member of its process group, listens. The server's
-   * own runtime file cannot tell: started with port 0 it records 0, so the kernel is asked by
-   * matching the process's socket inodes against the LISTEN rows of its network namespace.
-   */
-  async listeningPorts(pid: number): Promise<number[]> {
-    const own = await this.portsOf(pid);
-    if (own.length > 0) return own;
-    // A wrapper (a shell script, a sandbox) may fork the real server instead of exec'ing it.
-    for (const m of await this.groupMembers(pid)) {
-      const ports = await this.portsOf(m).catch((err: unknown) => {
-        if (isMissing(err)) return [];
-        throw err;
-      });
-      if (ports.length > 0) return ports;
-    }
-    return [];
-  }
-
-  /**
-   * The other live members of the process group that `pid` leads. Members descend from the
-   * leader (a group never crosses a session), so where the kernel lists children only those
-   * are read; otherwise every process is.
-   */
-  private async groupMembers(pid: number): Promise<number[]> {
-    const direct = await this.childrenOf(pid);
-    if (direct === undefined) {
-      return (await this.all())
-        .filter((s) => s.pgrp === pid && s.pid !== pid && s.state !== "Z")
-        .map((s) => s.pid);
-    }
-    const members: number[] = [];
-    const queue = [...direct];
-    for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-      const s = await this.stat(next);
-      // A child that left the group (a kernel in its own session) takes its descendants with it.
-      if (s === undefined || s.pgrp !== pid || s.state === "Z") continue;
-      members.push(s.pid);
-      queue.push(...((await this.childrenOf(next)) ?? []));
-    }
-    return members;
-  }
-
-  /**
    * Children of every thread of `pid` from the kernel's `children` files; [] for a process that
    * is gone, undefined when this kernel has no such files.
    */
@@ -251,31 +189,6 @@ export class ProcReader {
       for (const p of text.split(" ")) if (/^\d+$/.test(p)) out.push(Number(p));
     }
     return out;
-  }
-
-  private async portsOf(pid: number): Promise<number[]> {
-    const fdDir = join(this.root, String(pid), "fd");
-    let fds: string[];
-    try {
-      fds = await readdirAsync(fdDir);
-    } catch (err) {
-      if (isMissing(err)) return [];
-      throw err;
-    }
-    const inodes = new Set<string>();
-    const targets = await Promise.all(fds.map((fd) => readlinkAsync(join(fdDir, fd))));
-    for (const target of targets) {
-      const m = /^socket:\[(\d+)\]$/.exec(target);
-      if (m?.[1] !== undefined) inodes.add(m[1]);
-    }
-    if (inodes.size === 0) return [];
-    // Servers listen on 127.0.0.1, so tcp6 (often the longer table) is read only when tcp has nothing.
-    for (const table of ["tcp", "tcp6"]) {
-      const text = await readTextAsync(join(this.root, String(pid), "net", table)).catch(() => "");
-      const ports = parseListeningPorts(text, inodes);
-      if (ports.length > 0) return [...new Set(ports)];
-    }
-    return [];
   }
 
   /** A small /proc file, read whole into a pooled buffer. */

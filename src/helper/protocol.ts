@@ -1,3 +1,4 @@
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { z } from "zod";
 
 /**
@@ -18,7 +19,6 @@ const hub = z.string().regex(/^[a-z0-9]{4,32}$/);
 const pid = z.int().min(1);
 /** Field 22 of /proc/<pid>/stat (clock ticks since boot): tells a reused pid from ours. */
 const startTime = z.int().nonnegative();
-const port = z.int().min(1).max(65535);
 
 const noNul = (s: string) => !s.includes("\0");
 
@@ -34,6 +34,19 @@ const workDir = z
   .refine((s) => s === "~" || s.startsWith("~/") || s.startsWith("/"), "must be absolute or start with ~")
   .refine((s) => !s.split("/").includes(".."), "must not contain '..'");
 
+/**
+ * Where the server's Unix socket goes: a directory the hub prepared (0700 when servers run as the
+ * hub, sticky and writable by all when they run as users, like /tmp), in which the helper makes a
+ * directory of the user's own. Short, because a socket's path holds at most 107 bytes.
+ */
+const socketDir = z
+  .string()
+  .min(2)
+  .max(64)
+  .refine(noNul, "must not contain NUL")
+  .refine((s) => s.startsWith("/"), "must be absolute")
+  .refine((s) => !s.split("/").includes(".."), "must not contain '..'");
+
 export const startRequestSchema = z.strictObject({
   hub,
   serverId,
@@ -42,6 +55,7 @@ export const startRequestSchema = z.strictObject({
   token: z.string().regex(TOKEN),
   command: z.array(z.string().min(1).max(4096).refine(noNul, "must not contain NUL")).min(1).max(256),
   workDir,
+  socketDir,
   startTimeoutMs: z
     .int()
     .min(1)
@@ -71,10 +85,13 @@ export type PollRequest = z.infer<typeof pollRequestSchema>;
 export type StopRequest = z.infer<typeof stopRequestSchema>;
 export type LogTailRequest = z.infer<typeof logTailRequestSchema>;
 
+/** The Unix socket a server listens on. */
+const socket = z.string().min(2).max(107);
+
 export const startResultSchema = z.strictObject({
   pid,
   startTime,
-  port,
+  socket,
   logPath: z.string(),
   dir: z.string(),
 });
@@ -84,13 +101,13 @@ export const findResultSchema = z.discriminatedUnion("found", [
     found: z.literal(true),
     pid,
     startTime,
-    port: port.optional(),
+    socket: socket.optional(),
     logPath: z.string(),
   }),
   z.strictObject({ found: z.literal(false) }),
 ]);
 
-export const pollResultSchema = z.strictObject({ alive: z.boolean(), port: port.optional() });
+export const pollResultSchema = z.strictObject({ alive: z.boolean() });
 
 export const stopResultSchema = z.strictObject({ stopped: z.literal(true) });
 
@@ -126,6 +143,51 @@ const safePath = z
   .regex(SAFE_PATH)
   .refine((s) => !s.split("/").includes(".."), "must not contain '..'");
 
+/**
+ * PEM as Node writes it: the label's armour around base64 lines of at most 64 characters, with a
+ * final newline. Nothing else may ride along (no second block, no headers, no text around it).
+ */
+function pem(label: string, max: number) {
+  return z
+    .string()
+    .max(max)
+    .regex(new RegExp(`^-----BEGIN ${label}-----\\n(?:[A-Za-z0-9+/=]{1,64}\\n)+-----END ${label}-----\\n$`));
+}
+
+function parses(parse: () => unknown): boolean {
+  try {
+    parse();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function keyOfCertificate(tls: { key: string; certificate: string }): boolean {
+  try {
+    return new X509Certificate(tls.certificate).checkPrivateKey(createPrivateKey(tls.key));
+  } catch {
+    return false;
+  }
+}
+
+/** A launch's certificate (public): what the proxy pins for a batch job's server (invariant 9). */
+export const certificatePem = pem("CERTIFICATE", 8192).refine(
+  (s) => parses(() => new X509Certificate(s)),
+  "must be an X.509 certificate",
+);
+
+/**
+ * The key pair of one launch: the server proves it holds `key` in every TLS handshake with the
+ * hub. The key is a secret like the token: checked here, never echoed in a message.
+ */
+export const launchTlsSchema = z
+  .strictObject({
+    key: pem("PRIVATE KEY", 4096).refine((s) => parses(() => createPrivateKey(s)), "must be a PKCS#8 key"),
+    certificate: certificatePem,
+  })
+  .refine(keyOfCertificate, { message: "the key must be the certificate's", path: ["key"] });
+
 export const slurmSubmitRequestSchema = z.strictObject({
   hub,
   serverId,
@@ -134,6 +196,8 @@ export const slurmSubmitRequestSchema = z.strictObject({
   token: z.string().regex(TOKEN),
   /** The one-time credential of the job's callback; like the token, it goes into a 0600 file only. */
   credential: z.string().regex(TOKEN),
+  /** The server's TLS key and certificate for this launch; into 0600 files only, like the token. */
+  tls: launchTlsSchema,
   callbackUrl: z.url({ protocol: /^https?$/ }).max(2048),
   command: z.array(z.string().min(1).max(4096).refine(noNul, "must not contain NUL")).min(1).max(256),
   workDir,
@@ -167,6 +231,11 @@ export const slurmLogTailResultSchema = z.strictObject({
   text: z.string(),
   /** From the job agent's own exit record, when the job got that far. */
   exitCode: z.int().optional(),
+  /**
+   * The certificate of the job's last submission, as it lies in the job's directory: a hub that
+   * stopped before it stored the launch's state rebuilds the route from it.
+   */
+  certificate: certificatePem.optional(),
 });
 
 export type SlurmSubmitResult = z.infer<typeof slurmSubmitResultSchema>;

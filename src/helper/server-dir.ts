@@ -1,9 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { chmod, lstat, mkdir, open, readFile, rename, rm, unlink } from "node:fs/promises";
+import { chmod, lstat, mkdir, mkdtemp, open, readFile, rename, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { HelperFailure } from "./helper-failure.js";
 import type { ProcessIdentity } from "./proc-reader.js";
+
+const SOCKET_NAME = "jupyter.sock";
+/** Linux's `sun_path` holds 108 bytes with the terminating NUL. */
+const MAX_SOCKET_PATH = 107;
 
 const pidFileSchema = z.strictObject({ pid: z.int().min(1), startTime: z.int().nonnegative() });
 
@@ -42,11 +46,13 @@ export class ServerDir {
   readonly pidPath: string;
   readonly logPath: string;
   readonly runtimeDir: string;
+  /** Names the directory that holds the server's socket (outside the home: the hub must reach it). */
+  readonly socketRecordPath: string;
 
   constructor(
     home: string,
-    hub: string,
-    serverId: number,
+    private readonly hub: string,
+    private readonly serverId: number,
     private readonly uid: number,
   ) {
     this.base = join(home, ".slipway");
@@ -56,6 +62,7 @@ export class ServerDir {
     this.pidPath = join(this.dir, "pid");
     this.logPath = join(this.dir, "server.log");
     this.runtimeDir = join(this.dir, "runtime");
+    this.socketRecordPath = join(this.dir, "socket");
   }
 
   /** Creates the directory chain, each level a real directory owned by us with mode 0700. */
@@ -148,10 +155,50 @@ export class ServerDir {
     await mkdir(this.runtimeDir, { mode: 0o700 });
   }
 
-  /** Removes every file that holds the token. */
+  /**
+   * A new directory of this user's own under `socketDir`, for the server's socket, recorded in
+   * the server's folder. `mkdtemp` never reuses a name, and in a sticky `socketDir` nobody else
+   * can rename or remove it: whatever listens on a socket in it, this user (or root) put there.
+   * 0711: the hub's account may reach the socket, nobody may list or add to the directory.
+   */
+  async createSocket(socketDir: string): Promise<string> {
+    await this.removeSocket();
+    const where = await mkdtemp(join(socketDir, `${this.hub}-${this.serverId}-`));
+    const socket = join(where, SOCKET_NAME);
+    if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) {
+      await rm(where, { recursive: true, force: true });
+      throw new HelperFailure("failed", `The socket path ${socket} is longer than ${MAX_SOCKET_PATH} bytes.`);
+    }
+    await chmod(where, 0o711);
+    await writeFileAtomic(this.socketRecordPath, where + "\n", 0o600);
+    return socket;
+  }
+
+  /** The server's socket, if it was created and still exists as a socket in its own directory. */
+  async readSocket(): Promise<string | undefined> {
+    const where = (await this.readOptional(this.socketRecordPath))?.trim();
+    if (where === undefined || where === "") return undefined;
+    const socket = join(where, SOCKET_NAME);
+    const st = await lstat(socket).catch(() => undefined);
+    return st?.isSocket() ? socket : undefined;
+  }
+
+  /** Removes the socket's directory (a server that exited may leave its socket behind). */
+  async removeSocket(): Promise<void> {
+    const where = (await this.readOptional(this.socketRecordPath))?.trim();
+    if (where !== undefined && where !== "") {
+      const st = await lstat(where).catch(() => undefined);
+      // Only a directory of this user's: the record is the user's own file, but it is checked anyway.
+      if (st?.isDirectory() && st.uid === this.uid) await rm(where, { recursive: true, force: true });
+    }
+    await rm(this.socketRecordPath, { force: true });
+  }
+
+  /** Removes every file that holds the token, and the socket the server listened on. */
   async removeSecrets(): Promise<void> {
     await rm(this.configPath, { force: true });
     await rm(this.runtimeDir, { recursive: true, force: true });
+    await this.removeSocket();
   }
 
   private async readOptional(path: string): Promise<string | undefined> {

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { watch, type FSWatcher } from "node:fs";
-import { open, stat } from "node:fs/promises";
+import { lstat, open, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Backoff } from "./backoff.js";
 import type { HelperContext } from "./helper-context.js";
@@ -61,13 +61,19 @@ export async function startServer(req: StartRequest, ctx: HelperContext): Promis
   }
 
   await dir.resetRuntime();
-  await dir.writeConfig(
-    jupyterConfig({ token: req.token, baseUrl: req.baseUrl, rootDir: cwd, allowRoot: ctx.user.uid === 0 }),
-  );
-  await dir.writeAttempt(req.attemptId);
-
   try {
-    return await launch(req, dir, cwd, ctx);
+    const socket = await dir.createSocket(req.socketDir);
+    await dir.writeConfig(
+      jupyterConfig({
+        token: req.token,
+        baseUrl: req.baseUrl,
+        rootDir: cwd,
+        allowRoot: ctx.user.uid === 0,
+        listen: { socket },
+      }),
+    );
+    await dir.writeAttempt(req.attemptId);
+    return await launch(req, dir, socket, cwd, ctx);
   } catch (err) {
     // Whatever went wrong, neither a half-started process nor the token stays behind.
     const started = await dir.readPid();
@@ -81,6 +87,7 @@ export async function startServer(req: StartRequest, ctx: HelperContext): Promis
 async function launch(
   req: StartRequest,
   dir: ServerDir,
+  socket: string,
   cwd: string,
   ctx: HelperContext,
 ): Promise<StartResult> {
@@ -143,9 +150,10 @@ async function launch(
   const logWrites = watchLog(dir.logPath);
   try {
     for (;;) {
-      const port = (await ctx.proc.listeningPorts(pid))[0];
-      if (port !== undefined) {
-        return { pid, startTime: identity.startTime, port, logPath: dir.logPath, dir: dir.dir };
+      // The socket's directory is new and only this user can add to it: a socket there is the
+      // server's. It may be bound a moment before it listens; the hub's first probe waits for that.
+      if (await isSocket(socket)) {
+        return { pid, startTime: identity.startTime, socket, logPath: dir.logPath, dir: dir.dir };
       }
       if (exited !== undefined) throw await exitedEarly();
       if (ctx.now() >= deadline) {
@@ -163,6 +171,10 @@ async function launch(
   } finally {
     logWrites.close();
   }
+}
+
+async function isSocket(path: string): Promise<boolean> {
+  return (await lstat(path).catch(() => undefined))?.isSocket() ?? false;
 }
 
 interface LogWrites {

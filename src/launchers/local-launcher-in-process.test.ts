@@ -7,17 +7,21 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { after, describe, it } from "node:test";
-import type { JsonObject } from "../domain/types.js";
+import type { JsonObject, ServerTarget } from "../domain/types.js";
 import type { Clock } from "../ports/clock.js";
 import type { LaunchSpec } from "../ports/launcher.js";
 import type { ProcessRunner } from "../ports/process-runner.js";
-import { httpStatus } from "./http-status.js";
+import { ProcReader } from "../helper/proc-reader.js";
 import { detectJupyterCommand, LocalLauncher, type LocalLauncherOptions } from "./local-launcher.js";
 import {
+  CONFIGURED_SOCKET,
   recordingContext,
   removeServerDir,
+  statusOf,
   TEST_HUB_ID,
   testClock,
+  testProbe,
+  testSocketDir,
   uniqueServerId,
 } from "./local-launcher-test-fixture.js";
 
@@ -37,6 +41,8 @@ class RefusingRunner implements ProcessRunner {
   }
 }
 
+const socketDir = await testSocketDir("hub");
+
 function launcher(overrides: Partial<LocalLauncherOptions> = {}): LocalLauncher {
   return new LocalLauncher({
     runner: new RefusingRunner(),
@@ -44,6 +50,8 @@ function launcher(overrides: Partial<LocalLauncherOptions> = {}): LocalLauncher 
     hubId: TEST_HUB_ID,
     command: jupyter ?? ["jupyter-is-missing"],
     workDir: "~",
+    socketDir,
+    probe: testProbe,
     startTimeoutMs: 30_000,
     stopTimeoutMs: 5_000,
     clock: testClock,
@@ -73,7 +81,7 @@ const fixtureSource = fileURLToPath(new URL("./local-launcher-test-fixture.ts", 
 async function startFromProcessThatExits(s: LaunchSpec, command: readonly string[]): Promise<JsonObject> {
   const script = `
     const { LocalLauncher } = await import(${JSON.stringify(launcherSource)});
-    const { recordingContext, testClock } = await import(${JSON.stringify(fixtureSource)});
+    const { recordingContext, testClock, testProbe } = await import(${JSON.stringify(fixtureSource)});
     const spec = JSON.parse(await new Promise((resolve) => {
       let text = "";
       process.stdin.on("data", (c) => (text += c)).on("end", () => resolve(text));
@@ -81,7 +89,8 @@ async function startFromProcessThatExits(s: LaunchSpec, command: readonly string
     const l = new LocalLauncher({
       runner: { run: () => { throw new Error("no program should be run"); } },
       runAs: "hub", hubId: ${JSON.stringify(TEST_HUB_ID)}, command: ${JSON.stringify(command)},
-      workDir: "~", startTimeoutMs: 30000, stopTimeoutMs: 5000, clock: testClock,
+      workDir: "~", socketDir: ${JSON.stringify(socketDir)}, probe: testProbe,
+      startTimeoutMs: 30000, stopTimeoutMs: 5000, clock: testClock,
     });
     const { state } = await l.start(spec, recordingContext().ctx);
     process.stdout.write(JSON.stringify(state));
@@ -122,7 +131,7 @@ describe(
       const s = spec(uniqueServerId());
       const { state, target } = await l.start(s, recordingContext().ctx);
       started.set(s.serverId, state);
-      assert.equal(await httpStatus(target.host, target.port, `${s.baseUrl}api/status`, s.token, 5000), 200);
+      assert.equal(await statusOf(target, `${s.baseUrl}api/status`, s.token), 200);
       assert.equal((await l.poll(me.username, state)).status, "running");
       assert.deepEqual(await l.recover(me.username, s.attemptId, s.serverId), state);
       assert.match(await l.logTail(me.username, state, 20), /Jupyter/);
@@ -137,12 +146,12 @@ describe(
       const state = await startFromProcessThatExits(s, jupyter);
       started.set(s.serverId, state);
       const pid = Number(state["pid"]);
-      const port = Number(state["port"]);
+      const target: ServerTarget = { kind: "unix", socket: String(state["socket"]) };
 
       // The process that started it is gone; the server still serves, in a session of its own.
       const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]?.split(" ") ?? [];
       assert.equal(Number(fields[3]), pid, "the server leads its own session");
-      assert.equal(await httpStatus("127.0.0.1", port, `${s.baseUrl}api/status`, s.token, 5000), 200);
+      assert.equal(await statusOf(target, `${s.baseUrl}api/status`, s.token), 200);
 
       // The token is only in the 0600 config inside the 0700 folder, never in argv or environment.
       const dir = join(me.homedir, ".slipway", "servers", `${TEST_HUB_ID}-${s.serverId}`);
@@ -157,7 +166,7 @@ describe(
       assert.deepEqual(await next.recover(me.username, s.attemptId, s.serverId), state);
       assert.deepEqual(await next.poll(me.username, state), {
         status: "running",
-        target: { host: "127.0.0.1", port },
+        target,
       });
       await next.stop(me.username, state);
       assert.equal((await next.poll(me.username, state)).status, "gone");
@@ -192,7 +201,7 @@ describe("LocalLauncher's readiness probes", { timeout: 60_000 }, () => {
     const script = [
       "let n = 0;",
       "require('http').createServer((q, r) => { r.statusCode = ++n <= 5 ? 503 : 200; r.end('{}'); })",
-      "  .listen(0, '127.0.0.1');",
+      `  .listen(${CONFIGURED_SOCKET});`,
     ].join("\n");
     const clock = new RecordingClock();
     const l = launcher({ command: [process.execPath, "-e", script, "--"], clock });
@@ -205,5 +214,23 @@ describe("LocalLauncher's readiness probes", { timeout: 60_000 }, () => {
       await l.stop(me.username, state);
       await removeServerDir(me.homedir, s.serverId);
     }
+  });
+});
+
+describe("LocalLauncher and a server started before servers had sockets", () => {
+  it("stops a live server that listens on a TCP port instead of routing to it", async () => {
+    const self = await new ProcReader().stat(process.pid);
+    assert.ok(self, "this process has a stat line");
+    // What an earlier version persisted: a live process (here, this one) and its port.
+    const legacy = {
+      serverId: 1,
+      pid: process.pid,
+      startTime: self.startTime,
+      port: 8888,
+      logPath: "/dev/null",
+    };
+    const result = await launcher().poll(me.username, legacy);
+    assert.equal(result.status, "gone");
+    assert.ok(result.status === "gone" && result.cancel === true, "the monitor is told to stop it");
   });
 });

@@ -4,16 +4,18 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { JsonObject } from "../domain/types.js";
+import type { JsonObject, ServerTarget } from "../domain/types.js";
 import type { LaunchSpec } from "../ports/launcher.js";
-import { httpStatus } from "./http-status.js";
 import { detectJupyterCommand, LocalLauncher } from "./local-launcher.js";
 import {
   helperArgvAs,
   lookUpUser,
   recordingContext,
   removeServerDir,
+  statusOf,
   testClock,
+  testProbe,
+  testSocketDir,
   uniqueServerId,
 } from "./local-launcher-test-fixture.js";
 import { NodeProcessRunner } from "./node-process-runner.js";
@@ -55,17 +57,7 @@ describe(
   "LocalLauncher running servers as the signed-in user through sudo",
   { skip: reason === undefined ? false : `Skipped: ${reason}.`, timeout: 120_000 },
   () => {
-    const local = new LocalLauncher({
-      runner: new NodeProcessRunner(),
-      helperArgv: "argv" in ready ? ready.argv : [],
-      runAs: "user",
-      hubId: TEST_HUB_ID,
-      command: jupyter ?? [],
-      workDir: "~",
-      startTimeoutMs: 30_000,
-      stopTimeoutMs: 5_000,
-      clock: testClock,
-    });
+    let local: LocalLauncher;
     const spec: LaunchSpec = {
       serverId: uniqueServerId(),
       attemptId: randomUUID(),
@@ -80,9 +72,22 @@ describe(
     const persisted: JsonObject[] = [];
     let state: JsonObject = {};
     let pid = 0;
-    let port = 0;
+    let target: ServerTarget = { kind: "unix", socket: "/nowhere" };
 
     before(async () => {
+      local = new LocalLauncher({
+        runner: new NodeProcessRunner(),
+        helperArgv: "argv" in ready ? ready.argv : [],
+        runAs: "user",
+        hubId: TEST_HUB_ID,
+        command: jupyter ?? [],
+        workDir: "~",
+        socketDir: await testSocketDir("user"),
+        probe: testProbe,
+        startTimeoutMs: 30_000,
+        stopTimeoutMs: 5_000,
+        clock: testClock,
+      });
       const recorded = recordingContext();
       const result = await local.start(spec, {
         ...recorded.ctx,
@@ -91,7 +96,7 @@ describe(
         },
       });
       state = result.state;
-      port = result.target.port;
+      target = result.target;
       pid = Number(state["pid"]);
     });
 
@@ -126,8 +131,30 @@ describe(
       );
     });
 
-    it("serves alice's token on the reported port", async () => {
-      assert.equal(await httpStatus("127.0.0.1", port, `${spec.baseUrl}api/status`, spec.token, 5000), 200);
+    it("serves alice's token on the reported socket, which the hub's account can reach", async () => {
+      assert.equal(await statusOf(target, `${spec.baseUrl}api/status`, spec.token), 200);
+    });
+
+    it("keeps the socket in a directory of alice's that bob can neither replace nor add to", async () => {
+      assert.equal(target.kind, "unix");
+      const socket = target.kind === "unix" ? target.socket : "";
+      const where = join(socket, "..");
+      assert.equal((await stat(where)).uid, alice?.uid);
+      const asBob = (...argv: string[]) =>
+        execFileSync("sudo", ["-n", "-u", "bob", "--", ...argv], { stdio: "ignore" });
+      assert.throws(() => asBob("rm", "-rf", where), "bob removed alice's socket directory");
+      assert.throws(() => asBob("mv", where, `${where}.bob`), "bob renamed alice's socket directory");
+      assert.throws(
+        () =>
+          asBob(
+            "python3",
+            "-c",
+            `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(`${where}/other.sock`)})`,
+          ),
+        "bob bound a socket in alice's directory",
+      );
+      assert.ok((await stat(socket)).isSocket());
+      assert.equal(await statusOf(target, `${spec.baseUrl}api/status`, spec.token), 200);
     });
 
     it("polls the server without the helper, and finds it from the attempt only as alice", async () => {
@@ -141,10 +168,12 @@ describe(
       assert.equal((await local.poll("alice", state)).status, "running");
     });
 
-    it("stops the server as alice and then reports it gone", async () => {
+    it("stops the server as alice and then reports it gone, with its token and socket removed", async () => {
       await local.stop("alice", state);
       assert.equal((await local.poll("alice", state)).status, "gone");
       await assert.rejects(stat(join(dir, "jupyter_config.json")), { code: "ENOENT" });
+      const socket = target.kind === "unix" ? target.socket : "";
+      await assert.rejects(stat(join(socket, "..")), { code: "ENOENT" });
     });
   },
 );

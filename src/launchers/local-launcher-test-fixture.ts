@@ -1,11 +1,16 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { rm, rmdir } from "node:fs/promises";
+import { chmod, mkdtemp, rm, rmdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { JsonObject } from "../domain/types.js";
+import { prepareSocketDir } from "../bootstrap/socket-dir.js";
+import type { JsonObject, ServerTarget } from "../domain/types.js";
 import type { Clock } from "../ports/clock.js";
 import type { LaunchContext } from "../ports/launcher.js";
+import type { TargetProbe } from "../ports/target-probe.js";
+import { TargetPins } from "../proxy/target-connection.js";
+import { targetStatus } from "../proxy/target-status.js";
 
 const tsxLoader = import.meta.resolve("tsx");
 const helperSource = fileURLToPath(new URL("../helper/cli.ts", import.meta.url));
@@ -115,3 +120,30 @@ export async function removeServerDir(home: string, serverId: number): Promise<v
   await rmdir(join(home, ".slipway", "servers")).catch(() => undefined);
   await rmdir(join(home, ".slipway")).catch(() => undefined);
 }
+
+/** Asks a server as the hub's proxy reaches it. */
+export const testProbe: TargetProbe = targetStatus(new TargetPins());
+
+/** `GET <path>` with `token` on a server's socket: the status, or undefined without an answer. */
+export function statusOf(target: ServerTarget, path: string, token: string): Promise<number | undefined> {
+  return testProbe(target, path, token, 5000);
+}
+
+/**
+ * A socket directory as the hub prepares it: 0700 for servers that run as the hub, sticky 01733
+ * for servers that run as users, under a fresh directory in /tmp that everyone may pass.
+ */
+export async function testSocketDir(runAs: "hub" | "user"): Promise<string> {
+  const parent = await mkdtemp(join(tmpdir(), "slipway-sock-"));
+  if (runAs === "user") await chmod(parent, 0o711);
+  const dir = join(parent, "s");
+  await prepareSocketDir(dir, runAs);
+  return dir;
+}
+
+/**
+ * For stand-ins written in JavaScript: the socket the helper's `--config=<file>` tells the
+ * server to listen on, as an expression to put in a `node -e` script.
+ */
+export const CONFIGURED_SOCKET =
+  "JSON.parse(require('fs').readFileSync(process.argv.find((a) => a.startsWith('--config=')).slice(9), 'utf8')).ServerApp.sock";

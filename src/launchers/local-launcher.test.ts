@@ -1,20 +1,23 @@
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, readFile, readlink, stat } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { isSlipwayError } from "../domain/errors.js";
-import type { JsonObject } from "../domain/types.js";
+import type { JsonObject, ServerTarget } from "../domain/types.js";
 import type { LaunchContext, LaunchResult, LaunchSpec } from "../ports/launcher.js";
-import { httpStatus } from "./http-status.js";
 import { detectJupyterCommand, LocalLauncher, type LocalLauncherOptions } from "./local-launcher.js";
 import {
+  CONFIGURED_SOCKET,
   eventually,
   helperArgv,
   recordingContext,
   removeServerDir,
+  statusOf,
   testClock,
+  testProbe,
+  testSocketDir,
   uniqueServerId,
 } from "./local-launcher-test-fixture.js";
 import { NodeProcessRunner } from "./node-process-runner.js";
@@ -27,6 +30,8 @@ const skip =
     ? "Jupyter is not installed on this machine (it is in CI)."
     : false;
 
+const socketDir = await testSocketDir("hub");
+
 function launcher(overrides: Partial<LocalLauncherOptions> = {}): LocalLauncher {
   return new LocalLauncher({
     runner: new NodeProcessRunner(),
@@ -35,6 +40,8 @@ function launcher(overrides: Partial<LocalLauncherOptions> = {}): LocalLauncher 
     hubId: TEST_HUB_ID,
     command: jupyter ?? ["jupyter-is-missing"],
     workDir: "~",
+    socketDir,
+    probe: testProbe,
     startTimeoutMs: 30_000,
     stopTimeoutMs: 5_000,
     clock: testClock,
@@ -52,6 +59,17 @@ function spec(serverId: number): LaunchSpec {
     token: randomBytes(24).toString("hex"),
     options: {},
   };
+}
+
+/** The inodes of the sockets a process holds. */
+async function socketInodes(pid: number): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const fd of await readdir(`/proc/${pid}/fd`)) {
+    const link = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => "");
+    const m = /^socket:\[(\d+)\]$/.exec(link);
+    if (m?.[1] !== undefined) out.add(m[1]);
+  }
+  return out;
 }
 
 /** A pid that exists and is not a zombie (this host's pid 1 leaves zombies unreaped). */
@@ -93,7 +111,7 @@ describe(
     const main = spec(uniqueServerId());
     const recorded = recordingContext();
     let state: JsonObject = {};
-    let port = 0;
+    let target: ServerTarget = { kind: "unix", socket: "/nowhere" };
     let pid = 0;
     const dir = join(me.homedir, ".slipway", "servers", `${TEST_HUB_ID}-${main.serverId}`);
 
@@ -101,7 +119,7 @@ describe(
       assert.ok(jupyter, "Jupyter must be installed for this suite");
       const result = await start(local, main, recorded.ctx);
       state = result.state;
-      port = result.target.port;
+      target = result.target;
       pid = stateNumber(state, "pid");
     });
 
@@ -112,12 +130,26 @@ describe(
       }
     });
 
-    it("starts a server that accepts its token on the reported port and refuses any other", async () => {
-      assert.equal(await httpStatus("127.0.0.1", port, `${main.baseUrl}api/status`, main.token, 5000), 200);
-      assert.equal(
-        await httpStatus("127.0.0.1", port, `${main.baseUrl}api/status`, "not-the-token-0000", 5000),
-        403,
-      );
+    it("starts a server that accepts its token on the reported socket and refuses any other", async () => {
+      assert.equal(await statusOf(target, `${main.baseUrl}api/status`, main.token), 200);
+      assert.equal(await statusOf(target, `${main.baseUrl}api/status`, "not-the-token-0000"), 403);
+    });
+
+    it("listens on a socket in a directory of its own under the socket directory, and on no port", async () => {
+      assert.equal(target.kind, "unix");
+      const socket = target.kind === "unix" ? target.socket : "";
+      const where = join(socket, "..");
+      assert.equal(join(where, ".."), socketDir);
+      assert.ok((await stat(socket)).isSocket());
+      assert.equal((await stat(where)).mode & 0o777, 0o711);
+      assert.equal((await stat(where)).uid, me.uid);
+      const tcp = (await readFile("/proc/net/tcp", "utf8")) + (await readFile("/proc/net/tcp6", "utf8"));
+      const inodes = await socketInodes(pid);
+      const listening = tcp
+        .split("\n")
+        .map((row) => row.trim().split(/\s+/))
+        .filter((f) => f[3] === "0A" && f[9] !== undefined && inodes.has(f[9]));
+      assert.deepEqual(listening, [], "the server listens on a TCP port");
     });
 
     it("persists the process before it resolves, and reports progress", () => {
@@ -162,7 +194,7 @@ describe(
     it("reports the running server as running", async () => {
       assert.deepEqual(await local.poll(me.username, state), {
         status: "running",
-        target: { host: "127.0.0.1", port },
+        target,
       });
     });
 
@@ -245,7 +277,7 @@ describe(
         "process.on('SIGTERM', () => {});",
         "const k = cp.spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore' });",
         "console.log('kernel=' + k.pid);",
-        "require('http').createServer((q, r) => r.end('{}')).listen(0, '127.0.0.1');",
+        `require('http').createServer((q, r) => r.end('{}')).listen(${CONFIGURED_SOCKET});`,
       ].join("\n");
       const stubborn = launcher({ command: [process.execPath, "-e", script, "--"], stopTimeoutMs: 300 });
       const { state: st } = await start(stubborn, s, recordingContext().ctx);
@@ -258,8 +290,7 @@ describe(
 
     it("stops a process that listens but does not serve the base URL, and says what it answered", async () => {
       const s = spec(uniqueServerId());
-      const script =
-        "require('http').createServer((q, s) => { s.statusCode = 404; s.end(); }).listen(0, '127.0.0.1')";
+      const script = `require('http').createServer((q, s) => { s.statusCode = 404; s.end(); }).listen(${CONFIGURED_SOCKET})`;
       // "--" so that node hands the --config argument to the script instead of parsing it.
       const wrong = launcher({ command: [process.execPath, "-e", script, "--"] });
       const recorded = recordingContext();

@@ -7,8 +7,8 @@ import { ProcReader } from "../helper/proc-reader.js";
 import { systemClock, type Clock } from "../ports/clock.js";
 import type { LaunchContext, LaunchResult, LaunchSpec, Launcher, PollResult } from "../ports/launcher.js";
 import type { ProcessRunner } from "../ports/process-runner.js";
+import type { TargetProbe } from "../ports/target-probe.js";
 import { HelperCallError, HelperClient, InProcessHelperChannel, type RunAs } from "./helper-client.js";
-import { httpStatus } from "./http-status.js";
 
 export { detectJupyterCommand } from "./detect-jupyter-command.js";
 
@@ -27,6 +27,13 @@ export interface LocalLauncherOptions {
   readonly command: readonly string[];
   /** Absolute, `~` or `~/sub`; `~` is the home of the account the server runs as. */
   readonly workDir: string;
+  /**
+   * Where servers' sockets go, each in a directory of its owner's: prepared by the hub, 0700 for
+   * `runAs: "hub"`, sticky and writable by all (01733) for `runAs: "user"`.
+   */
+  readonly socketDir: string;
+  /** Asks a server's socket for a status, as the proxy would connect to it. */
+  readonly probe: TargetProbe;
   readonly startTimeoutMs: number;
   readonly stopTimeoutMs: number;
   /** PATH and LANG handed to servers that run as the hub. Default: those of this process. */
@@ -35,7 +42,6 @@ export interface LocalLauncherOptions {
   readonly clock?: Clock;
 }
 
-const HOST = "127.0.0.1";
 /** Node's start-up, sudo and the helper's own work, on top of the time the verb itself may take. */
 const HELPER_MARGIN_MS = 15_000;
 /** find, poll and log-tail only read a few files. */
@@ -59,7 +65,11 @@ const stateSchema = z.object({
   serverId: z.int().positive(),
   pid: z.int().min(1),
   startTime: z.int().nonnegative(),
-  port: z.int().min(1).max(65535).optional(),
+  socket: z.string().optional(),
+  /** Set when the state was recovered before the server had its socket: `find` learns it later. */
+  attemptId: z.string().optional(),
+  /** A server started by a version that listened on a TCP port, which another account can take over. */
+  port: z.int().optional(),
   logPath: z.string(),
 });
 
@@ -67,11 +77,23 @@ type LocalState = z.infer<typeof stateSchema>;
 
 function toJson(s: LocalState): JsonObject {
   const out: JsonObject = { serverId: s.serverId, pid: s.pid, startTime: s.startTime, logPath: s.logPath };
-  if (s.port !== undefined) out["port"] = s.port;
+  if (s.socket !== undefined) out["socket"] = s.socket;
+  if (s.attemptId !== undefined) out["attemptId"] = s.attemptId;
   return out;
 }
 
+function socketTarget(socket: string): ServerTarget {
+  return { kind: "unix", socket };
+}
+
 const GONE: PollResult = { status: "gone", reason: "the server process exited", failed: false };
+const UNSAFE_LEGACY: PollResult = {
+  status: "gone",
+  reason:
+    "The server listened on a TCP port, which another account could take over; it was stopped. Start it again.",
+  failed: false,
+  cancel: true,
+};
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -138,6 +160,7 @@ export class LocalLauncher implements Launcher {
           token: spec.token,
           command: [...this.options.command],
           workDir: this.options.workDir,
+          socketDir: this.options.socketDir,
           startTimeoutMs,
         },
         startTimeoutMs + HELPER_MARGIN_MS,
@@ -154,15 +177,15 @@ export class LocalLauncher implements Launcher {
       serverId: spec.serverId,
       pid: started.pid,
       startTime: started.startTime,
-      port: started.port,
+      socket: started.socket,
       logPath: started.logPath,
     };
-    const target: ServerTarget = { host: HOST, port: started.port };
+    const target = socketTarget(started.socket);
     // Sent before the state is stored: the server needs longer to answer than the store to write.
     const firstProbe = this.probe(spec, target);
     try {
       await ctx.persist(toJson(state));
-      ctx.progress(`The server process listens on port ${started.port}; waiting for it to answer`, 60);
+      ctx.progress("The server process listens on its socket; waiting for it to answer", 60);
       const deadline = Math.max(began + startTimeoutMs, this.clock.now().getTime() + MIN_ANSWER_MS);
       await this.waitForAnswer(spec, state, target, deadline, ctx.signal, firstProbe);
     } catch (err) {
@@ -183,23 +206,42 @@ export class LocalLauncher implements Launcher {
     // the verdict "gone" when servers run as other users, need the owner: under a /proc mounted
     // with hidepid, another user's live process looks exactly like a missing one.
     const seen = await this.proc.isAlive(state).catch(() => undefined);
-    if (seen === true && state.port !== undefined) {
-      return { status: "running", target: { host: HOST, port: state.port } };
-    }
     if (seen === false && this.options.runAs === "hub") return GONE;
+    if (seen !== true) {
+      try {
+        const r = await this.helper.poll(
+          userName,
+          { pid: state.pid, startTime: state.startTime },
+          QUICK_CALL_MS,
+        );
+        if (!r.alive) return GONE;
+      } catch (err) {
+        return { status: "unknown", reason: `could not check the server process: ${message(err)}` };
+      }
+    }
+    if (state.socket !== undefined) return { status: "running", target: socketTarget(state.socket) };
+    if (state.port !== undefined) return UNSAFE_LEGACY;
+    return this.socketOf(userName, state);
+  }
+
+  /** A server adopted before it had its socket: the helper's `find` tells once it has one. */
+  private async socketOf(userName: string, state: LocalState): Promise<PollResult> {
+    const waiting: PollResult = {
+      status: "pending",
+      detail: "The server process has not opened its socket yet.",
+    };
+    if (state.attemptId === undefined) return waiting;
     try {
-      const r = await this.helper.poll(
+      const found = await this.helper.find(
         userName,
-        { pid: state.pid, startTime: state.startTime },
+        { hub: this.options.hubId, serverId: state.serverId, attemptId: state.attemptId },
         QUICK_CALL_MS,
       );
-      if (!r.alive) return GONE;
-      if (r.port === undefined) {
-        return { status: "pending", detail: "The server process has not opened its port yet." };
-      }
-      return { status: "running", target: { host: HOST, port: r.port } };
+      if (!found.found || found.socket === undefined) return waiting;
+      const next = { ...state, socket: found.socket };
+      return { status: "running", target: socketTarget(found.socket), state: toJson(next) };
     } catch (err) {
-      return { status: "unknown", reason: `could not check the server process: ${message(err)}` };
+      return { status: "unknown", reason: `could not look for the server's socket: ${message(err)}` };
     }
   }
 
@@ -212,8 +254,14 @@ export class LocalLauncher implements Launcher {
       throw new SlipwayError("internal", `Could not look for the server process: ${message(err)}`);
     }
     if (!r.found) return undefined;
-    const { pid, startTime, port, logPath } = r;
-    return toJson({ serverId, pid, startTime, logPath, ...(port !== undefined ? { port } : {}) });
+    const { pid, startTime, socket, logPath } = r;
+    return toJson({
+      serverId,
+      pid,
+      startTime,
+      logPath,
+      ...(socket !== undefined ? { socket } : { attemptId }),
+    });
   }
 
   async stop(userName: string, raw: JsonObject): Promise<void> {
@@ -231,6 +279,11 @@ export class LocalLauncher implements Launcher {
     } catch (err) {
       throw new SlipwayError("internal", `Could not stop the server process: ${message(err)}`);
     }
+  }
+
+  /** A process that exited by itself left its token files and socket: stopping it removes them. */
+  release(userName: string, raw: JsonObject): Promise<void> {
+    return this.stop(userName, raw);
   }
 
   async logTail(userName: string, raw: JsonObject, lines: number): Promise<string> {
@@ -261,7 +314,7 @@ export class LocalLauncher implements Launcher {
   }
 
   private probe(spec: LaunchSpec, target: ServerTarget): Promise<number | undefined> {
-    return httpStatus(target.host, target.port, `${spec.baseUrl}api/status`, spec.token, PROBE_TIMEOUT_MS);
+    return this.options.probe(target, `${spec.baseUrl}api/status`, spec.token, PROBE_TIMEOUT_MS);
   }
 
   /** Polls `<baseUrl>api/status` with the token until it answers 200: listening is not serving. */

@@ -68,6 +68,11 @@ export interface Launcher {
   recover(userName: string, attemptId: string, serverId: number): Promise<JsonObject | undefined>;
   /** Stops the server; resolves once it is gone. Idempotent. */
   stop(userName: string, state: JsonObject): Promise<void>;
+  /**
+   * Removes what a server that ended by itself left behind (its token files, its socket), once
+   * `poll` said it is gone. Idempotent; launchers whose servers clean up after themselves omit it.
+   */
+  release?(userName: string, state: JsonObject): Promise<void>;
   /** The last lines of the server's log, for the user. */
   logTail(userName: string, state: JsonObject, lines: number): Promise<string>;
   /** Batch launchers: whether `credential` is the one-time callback credential of this attempt. */

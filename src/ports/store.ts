@@ -3,6 +3,7 @@ import type {
   JsonObject,
   Server,
   ServerEvent,
+  ServerTarget,
   Session,
   SessionStage,
   User,
@@ -73,8 +74,7 @@ export interface ServerPatch {
   readonly target?: string;
   readonly launcherState?: JsonObject;
   readonly attemptId?: string | null;
-  readonly host?: string | null;
-  readonly port?: number | null;
+  readonly endpoint?: ServerTarget | null;
   readonly tokenSealed?: string | null;
   readonly startedAt?: Date | null;
 }

@@ -19,7 +19,7 @@ export class FastForwarder implements ExchangeShared {
 
   constructor(options: FastForwarderOptions) {
     this.context = options.context;
-    this.pool = new UpstreamPool(options.maxSocketsPerTarget);
+    this.pool = new UpstreamPool(options.maxSocketsPerTarget, options.context.pins);
   }
 
   /** Sends `request`, which the gate let through to `route`, and answers `client` with the response. */

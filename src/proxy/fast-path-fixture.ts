@@ -4,6 +4,8 @@
  */
 import { once } from "node:events";
 import { connect, createServer, type Socket } from "node:net";
+import type { SocketTarget } from "../domain/types.js";
+import { listenOnTestSocket } from "./socket-fixture.js";
 
 export interface RawRequest {
   readonly head: string;
@@ -13,8 +15,9 @@ export interface RawRequest {
 }
 
 export interface RawBackend {
-  readonly port: number;
+  readonly target: SocketTarget;
   readonly requests: RawRequest[];
+  /** Connections that carried bytes (the proxy's watch of a route carries none). */
   connections: number;
   close(): Promise<void>;
 }
@@ -41,7 +44,9 @@ export async function startRawBackend(
 ): Promise<RawBackend> {
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
-    backend.connections += 1;
+    socket.once("data", () => {
+      backend.connections += 1;
+    });
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
@@ -72,12 +77,9 @@ export async function startRawBackend(
       }
     });
   });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("no TCP address");
+  const target = await listenOnTestSocket(server);
   const backend: RawBackend = {
-    port: address.port,
+    target,
     requests: [],
     connections: 0,
     async close() {

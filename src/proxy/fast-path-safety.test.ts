@@ -54,8 +54,8 @@ describe("the fast path against request smuggling and malformed heads", () => {
   before(async () => {
     backend = await startRawBackend(respond);
     gateway = await startGateway();
-    gateway.proxy.routes.setRoute(route(1, "alice", "", backend.port));
-    gateway.proxy.routes.setRoute(route(2, "bob", "", backend.port));
+    gateway.proxy.routes.setRoute(route(1, "alice", "", backend.target));
+    gateway.proxy.routes.setRoute(route(2, "bob", "", backend.target));
   });
 
   after(async () => {
@@ -138,7 +138,7 @@ describe("the fast path when a user's server misbehaves", () => {
   before(async () => {
     backend = await startRawBackend(respond);
     gateway = await startGateway();
-    gateway.proxy.routes.setRoute(route(1, "alice", "", backend.port));
+    gateway.proxy.routes.setRoute(route(1, "alice", "", backend.target));
   });
 
   after(async () => {
@@ -191,7 +191,7 @@ describe("the fast path when a user's server misbehaves", () => {
   it("does not send a POST twice: a stale connection under it is a 502", async () => {
     // A server of its own, so that the pool starts empty.
     const fresh = await startRawBackend(respond);
-    gateway.proxy.routes.setRoute(route(1, "alice", "", fresh.port));
+    gateway.proxy.routes.setRoute(route(1, "alice", "", fresh.target));
     try {
       const post = `POST /user/alice/stale HTTP/1.1\r\nHost: a\r\n${ALICE}Origin: ${ORIGIN}\r\nContent-Length: 1\r\n\r\nx`;
       assert.match(await exchangeRaw(gateway.port, post), /^HTTP\/1\.1 200 /);
@@ -201,7 +201,7 @@ describe("the fast path when a user's server misbehaves", () => {
         [0, 1],
       );
     } finally {
-      gateway.proxy.routes.setRoute(route(1, "alice", "", backend.port));
+      gateway.proxy.routes.setRoute(route(1, "alice", "", backend.target));
       await fresh.close();
     }
   });
@@ -214,7 +214,7 @@ describe("the fast path's timeouts and closing", () => {
   before(async () => {
     backend = await startRawBackend(respond);
     gateway = await startGateway({}, { server: { headersTimeout: 300, keepAliveTimeout: 60_000 } });
-    gateway.proxy.routes.setRoute(route(1, "alice", "", backend.port));
+    gateway.proxy.routes.setRoute(route(1, "alice", "", backend.target));
   });
 
   after(async () => {
@@ -243,7 +243,7 @@ describe("the fast path's timeouts and closing", () => {
 
   it("close destroys idle fast-path connections and stops listening", async () => {
     const other = await startGateway();
-    other.proxy.routes.setRoute(route(1, "alice", "", backend.port));
+    other.proxy.routes.setRoute(route(1, "alice", "", backend.target));
     const client = await RawClient.connect(other.port);
     client.write(`GET /user/alice/x HTTP/1.1\r\nHost: a\r\n${ALICE}\r\n`);
     assert.equal((await client.response()).status, 200);
@@ -261,7 +261,7 @@ describe("the fast path with an asynchronous authenticate", () => {
     backend = await startRawBackend(respond);
     const authenticate = fakeAuthenticate(["alice"]);
     gateway = await startGateway({ authenticate: (req) => Promise.resolve(authenticate(req)) });
-    gateway.proxy.routes.setRoute(route(1, "alice", "", backend.port));
+    gateway.proxy.routes.setRoute(route(1, "alice", "", backend.target));
     gateway.frontDoor.server.on("request", (req: { url?: string }) => viaNodeHttp.push(req.url ?? ""));
   });
 

@@ -102,7 +102,7 @@ describe("the front door's fast path", () => {
   before(async () => {
     backend = await startRawBackend(respond);
     gateway = await startGateway();
-    gateway.proxy.routes.setRoute(route(1, "alice", "", backend.port));
+    gateway.proxy.routes.setRoute(route(1, "alice", "", backend.target));
     viaNodeHttp = [];
     gateway.frontDoor.server.on("request", (req: { url?: string }) => viaNodeHttp.push(req.url ?? ""));
   });

@@ -103,7 +103,7 @@ describe("closing the front door", () => {
 
   it("destroys idle keep-alive connections and open websockets", async () => {
     const gateway = await startGateway();
-    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.port));
+    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.target));
     const attempt = await openWebSocket(gateway.port, "/user/alice/api/kernels/x/channels", {
       cookie: "slipway-session=alice",
       origin: ORIGIN,

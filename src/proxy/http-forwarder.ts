@@ -1,13 +1,8 @@
-import {
-  Agent,
-  ClientRequest,
-  type IncomingMessage,
-  type RequestOptions,
-  type ServerResponse,
-} from "node:http";
+import { ClientRequest, type IncomingMessage, type RequestOptions, type ServerResponse } from "node:http";
 import { gateFailure } from "./gate-failure.js";
 import { replyWithError } from "./gate-replies.js";
 import { statusClass } from "./proxy-metrics.js";
+import { TargetAgents } from "./target-connection.js";
 import type { TargetContext } from "./target-context.js";
 import type { ProxyRoute } from "./types.js";
 
@@ -71,17 +66,12 @@ export interface HttpForwarderOptions {
 
 /** Forwards HTTP requests to users' servers over pooled keep-alive connections, streaming both ways. */
 export class HttpForwarder {
-  private readonly agent: Agent;
+  private readonly agents: TargetAgents;
   private readonly context: TargetContext;
 
   constructor(options: HttpForwarderOptions) {
     this.context = options.context;
-    this.agent = new Agent({
-      keepAlive: true,
-      maxSockets: options.maxSocketsPerTarget,
-      maxFreeSockets: options.maxSocketsPerTarget,
-      scheduling: "lifo",
-    });
+    this.agents = new TargetAgents(options.maxSocketsPerTarget);
   }
 
   /** `url` is the canonical path and query: exactly what was routed on. */
@@ -100,12 +90,11 @@ export class HttpForwarder {
         // a request with no body and no side effects can then be sent once more.
         !retried && !headers.hasBody && (method === "GET" || method === "HEAD" || method === "OPTIONS"),
         {
-          host: route.target.host,
-          port: route.target.port,
+          ...this.context.pins.requestOptions(route.target),
           method,
           path: url,
           headers: headers.list,
-          agent: this.agent,
+          agent: this.agents.for(route.target),
           setHost: false,
         },
       );
@@ -190,6 +179,6 @@ export class HttpForwarder {
 
   /** Closes pooled connections; requests in flight end with an error. */
   close(): void {
-    this.agent.destroy();
+    this.agents.destroy();
   }
 }

@@ -1,6 +1,8 @@
 /** Errors that mean "the server is down or went away": expected, logged without a stack. */
 const KNOWN_CODES: ReadonlySet<string> = new Set([
   "ECONNREFUSED",
+  // A server's Unix socket is removed with its directory when the server stops.
+  "ENOENT",
   "ECONNRESET",
   "ECONNABORTED",
   "ETIMEDOUT",

@@ -92,21 +92,21 @@ describe("the proxy's store look-ups while routes change", () => {
     await firstArrival;
     const firstAsk = await asks.next();
     // The server stops while the store is being asked about it.
-    gateway.proxy.routes.setRoute(route(6, "alice", "", oldServer.port));
+    gateway.proxy.routes.setRoute(route(6, "alice", "", oldServer.target));
     gateway.proxy.routes.removeRoute("alice", "");
     const secondArrival = arrivals.next();
     const secondAsk = asks.next();
     const second = send(gateway.port, "/user/alice/lab", { headers: ALICE });
     await secondArrival;
 
-    firstAsk.answer(route(6, "alice", "", oldServer.port));
+    firstAsk.answer(route(6, "alice", "", oldServer.target));
     assert.equal((await first).status, 200);
     const asked = await Promise.race([secondAsk, second.then(() => undefined)]);
     assert.ok(
       asked !== undefined,
       "the later request was answered by the look-up that began before the change",
     );
-    asked.answer(route(7, "alice", "", newServer.port));
+    asked.answer(route(7, "alice", "", newServer.target));
     assert.equal((await second).status, 200);
     assert.equal(oldServer.requests.length, 1);
     assert.equal(newServer.requests.length, 1);
@@ -117,8 +117,8 @@ describe("the proxy's store look-ups while routes change", () => {
     const asksBefore = asks.count;
     const first = send(gateway.port, "/user/alice/tree", { headers: ALICE });
     const ask = await asks.next();
-    gateway.proxy.routes.setRoute(route(8, "bob", "", oldServer.port));
-    ask.answer(route(9, "alice", "", newServer.port));
+    gateway.proxy.routes.setRoute(route(8, "bob", "", oldServer.target));
+    ask.answer(route(9, "alice", "", newServer.target));
     assert.equal((await first).status, 200);
     assert.equal(gateway.proxy.routes.getRoute("alice", "")?.serverId, 9);
     assert.equal((await send(gateway.port, "/user/alice/tree", { headers: ALICE })).status, 200);
@@ -128,8 +128,8 @@ describe("the proxy's store look-ups while routes change", () => {
   it("does not cache an answer when the owner's routes changed meanwhile", async () => {
     const first = send(gateway.port, "/user/alice/tree", { headers: ALICE });
     const ask = await asks.next();
-    gateway.proxy.routes.setRoute(route(10, "alice", "gpu", oldServer.port));
-    ask.answer(route(11, "alice", "", newServer.port));
+    gateway.proxy.routes.setRoute(route(10, "alice", "gpu", oldServer.target));
+    ask.answer(route(11, "alice", "", newServer.target));
     assert.equal((await first).status, 200);
     assert.equal(gateway.proxy.routes.getRoute("alice", ""), undefined);
     gateway.proxy.routes.removeRoute("alice", "gpu");

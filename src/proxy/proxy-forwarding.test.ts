@@ -5,7 +5,6 @@ import type { ProxyMetrics, StatusClass, UpgradeOutcome } from "./proxy-metrics.
 import {
   ONE_MIB,
   ORIGIN,
-  closedPort,
   echoedHeaders,
   fakeAuthenticate,
   pattern,
@@ -16,6 +15,7 @@ import {
   type Backend,
   type Gateway,
 } from "./proxy-test-fixture.js";
+import { closedSocket } from "./socket-fixture.js";
 
 const ALICE = { cookie: "slipway-session=alice" };
 
@@ -28,8 +28,8 @@ describe("the proxy's routing of default and named servers", () => {
     home = await startBackend();
     gpu = await startBackend();
     gateway = await startGateway();
-    gateway.proxy.routes.setRoute(route(1, "alice", "", home.port));
-    gateway.proxy.routes.setRoute(route(2, "alice", "gpu", gpu.port));
+    gateway.proxy.routes.setRoute(route(1, "alice", "", home.target));
+    gateway.proxy.routes.setRoute(route(2, "alice", "gpu", gpu.target));
   });
 
   after(async () => {
@@ -59,14 +59,14 @@ describe("the proxy's routing of default and named servers", () => {
     await send(gateway.port, "/user/alice/gpu/lab", { headers: ALICE });
     assert.equal(home.requests.at(-1)?.url, "/user/alice/gpu/lab");
     assert.equal(gpu.requests.length, 2);
-    gateway.proxy.routes.setRoute(route(2, "alice", "gpu", gpu.port));
+    gateway.proxy.routes.setRoute(route(2, "alice", "gpu", gpu.target));
   });
 
   it("refuses a named route whose name would hide a path of the default server", () => {
-    assert.throws(() => gateway.proxy.routes.setRoute(route(3, "alice", "api", gpu.port)), {
+    assert.throws(() => gateway.proxy.routes.setRoute(route(3, "alice", "api", gpu.target)), {
       code: "reserved_server_name",
     });
-    assert.throws(() => gateway.proxy.routes.setRoute(route(3, "Alice", "", gpu.port)), {
+    assert.throws(() => gateway.proxy.routes.setRoute(route(3, "Alice", "", gpu.target)), {
       code: "invalid_user_name",
     });
     assert.equal(gateway.proxy.routes.getRoute("alice", "api"), undefined);
@@ -92,7 +92,7 @@ describe("the proxy's rewriting of headers", () => {
   before(async () => {
     alice = await startBackend();
     gateway = await startGateway();
-    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.port));
+    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.target));
   });
 
   after(async () => {
@@ -186,7 +186,7 @@ describe("the proxy behind a trusted front proxy", () => {
   before(async () => {
     alice = await startBackend();
     gateway = await startGateway({ trustForwarded: true });
-    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.port));
+    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.target));
   });
 
   after(async () => {
@@ -219,7 +219,7 @@ describe("the proxy's streaming and connection reuse", () => {
   before(async () => {
     alice = await startBackend();
     gateway = await startGateway();
-    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.port));
+    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.target));
   });
 
   after(async () => {
@@ -269,7 +269,7 @@ describe("the proxy when a server answers before reading the body", () => {
   before(async () => {
     alice = await startBackend();
     gateway = await startGateway();
-    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.port));
+    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.target));
   });
 
   after(async () => {
@@ -310,7 +310,7 @@ describe("the proxy's activity and metrics", () => {
   before(async () => {
     alice = await startBackend();
     gateway = await startGateway({ metrics });
-    gateway.proxy.routes.setRoute(route(7, "alice", "", alice.port));
+    gateway.proxy.routes.setRoute(route(7, "alice", "", alice.target));
   });
 
   after(async () => {
@@ -351,12 +351,9 @@ describe("the proxy's activity and metrics", () => {
 
 describe("the proxy when a user's server is down", () => {
   let gateway: Gateway;
-  let port: number;
-
   before(async () => {
-    port = await closedPort();
     gateway = await startGateway();
-    gateway.proxy.routes.setRoute(route(9, "alice", "", port));
+    gateway.proxy.routes.setRoute(route(9, "alice", "", closedSocket()));
   });
 
   after(async () => {
@@ -369,7 +366,7 @@ describe("the proxy when a user's server is down", () => {
     assert.equal(reply.code(), "server_unreachable");
     assert.equal(gateway.targetErrors.length, 1);
     assert.equal(gateway.targetErrors[0]?.route.serverId, 9);
-    assert.equal(Reflect.get(gateway.targetErrors[0]?.error ?? {}, "code"), "ECONNREFUSED");
+    assert.equal(Reflect.get(gateway.targetErrors[0]?.error ?? {}, "code"), "ENOENT");
   });
 
   it("answers a browser with an HTML page", async () => {
@@ -404,7 +401,7 @@ describe("the proxy on a route miss", () => {
   });
 
   it("asks the store once, caches the route it gets, and forwards", async () => {
-    answer.route = route(4, "alice", "", alice.port);
+    answer.route = route(4, "alice", "", alice.target);
     const first = await send(gateway.port, "/user/alice/gpu/lab", { headers: ALICE });
     assert.equal(first.status, 200);
     assert.deepEqual(gateway.misses, [{ owner: "alice", serverName: "gpu" }]);
@@ -423,7 +420,7 @@ describe("the proxy on a route miss", () => {
   });
 
   it("asks the store once for a burst of requests to the same server", async () => {
-    answer.route = route(4, "alice", "", alice.port);
+    answer.route = route(4, "alice", "", alice.target);
     const before = lookups;
     const replies = await Promise.all(
       Array.from({ length: 10 }, () => send(gateway.port, "/user/alice/tree", { headers: ALICE })),
@@ -434,7 +431,7 @@ describe("the proxy on a route miss", () => {
   });
 
   it("ignores an answer for another user's server", async () => {
-    answer.route = route(5, "bob", "", alice.port);
+    answer.route = route(5, "bob", "", alice.target);
     const requestsBefore = alice.requests.length;
     const reply = await send(gateway.port, "/user/alice/lab", { headers: ALICE });
     assert.equal(reply.status, 503);

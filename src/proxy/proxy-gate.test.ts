@@ -22,8 +22,8 @@ describe("the proxy as the gate between users", () => {
     alice = await startBackend();
     bob = await startBackend();
     gateway = await startGateway();
-    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.port));
-    gateway.proxy.routes.setRoute(route(2, "bob", "", bob.port));
+    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.target));
+    gateway.proxy.routes.setRoute(route(2, "bob", "", bob.target));
   });
 
   after(async () => {
@@ -163,7 +163,7 @@ describe("the proxy's same-origin rule for cookie-authenticated writes", () => {
   before(async () => {
     alice = await startBackend();
     gateway = await startGateway();
-    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.port));
+    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.target));
   });
 
   after(async () => {
@@ -272,8 +272,8 @@ describe("the proxy's gate for websockets", () => {
     alice = await startBackend();
     bob = await startBackend();
     gateway = await startGateway();
-    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.port));
-    gateway.proxy.routes.setRoute(route(2, "bob", "", bob.port));
+    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.target));
+    gateway.proxy.routes.setRoute(route(2, "bob", "", bob.target));
   });
 
   after(async () => {

@@ -1,6 +1,7 @@
 /**
  * Real servers for the proxy's tests: Jupyter stand-ins built on node:http and `ws`, and a
- * front door with a stub web app, all bound to 127.0.0.1 on port 0.
+ * front door with a stub web app. The front door listens on 127.0.0.1 port 0, the stand-ins on
+ * Unix sockets, as local servers do.
  */
 import { EventEmitter, once } from "node:events";
 import {
@@ -10,9 +11,9 @@ import {
   type IncomingHttpHeaders,
   type IncomingMessage,
   type OutgoingHttpHeaders,
-  type Server,
 } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { ServerTarget, SocketTarget } from "../domain/types.js";
+import { listenOnTestSocket } from "./socket-fixture.js";
 import type { Duplex } from "node:stream";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
 import { createFrontDoor, type FrontDoor, type FrontDoorOptions } from "./front-door.js";
@@ -37,24 +38,16 @@ export interface SeenRequest {
 }
 
 export interface Backend {
-  readonly port: number;
+  readonly target: SocketTarget;
   readonly requests: SeenRequest[];
   readonly upgradeRequests: SeenRequest[];
-  /** TCP connections accepted, HTTP and websocket alike. */
+  /** Connections that carried a request, HTTP and websocket alike (the proxy's watch carries none). */
   connections: number;
   /** Resolves when the server side of the websocket opened on `url` closes. */
   nextWebSocketClose(url: string): Promise<void>;
   /** Cuts every websocket from the server's side, as a dying Jupyter server would. */
   dropWebSockets(): void;
   close(): Promise<void>;
-}
-
-async function listen(server: Server): Promise<number> {
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address: AddressInfo | string | null = server.address();
-  if (address === null || typeof address === "string") throw new Error("no TCP address");
-  return address.port;
 }
 
 /**
@@ -64,8 +57,15 @@ async function listen(server: Server): Promise<number> {
  */
 export async function startBackend(): Promise<Backend> {
   const big = pattern(ONE_MIB);
+  const carried = new WeakSet<object>();
+  const count = (req: IncomingMessage): void => {
+    if (carried.has(req.socket)) return;
+    carried.add(req.socket);
+    backend.connections += 1;
+  };
   const server = createServer((req, res) => {
     const url = req.url ?? "";
+    count(req);
     backend.requests.push({ method: req.method ?? "", url, headers: req.headers });
     if (url.endsWith("/big")) {
       res.writeHead(200, { "content-type": "application/octet-stream", "content-length": big.length });
@@ -97,6 +97,7 @@ export async function startBackend(): Promise<Backend> {
     socket.on("close", () => events.emit("websocket-closed", req.url ?? ""));
   });
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    count(req);
     backend.upgradeRequests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers });
     if (req.url?.endsWith("/missing") === true) {
       socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
@@ -105,7 +106,7 @@ export async function startBackend(): Promise<Backend> {
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
   });
   const backend: Backend = {
-    port: 0,
+    target: { kind: "unix", socket: "" },
     requests: [],
     upgradeRequests: [],
     connections: 0,
@@ -130,20 +131,7 @@ export async function startBackend(): Promise<Backend> {
       await once(server, "close");
     },
   };
-  server.on("connection", () => {
-    backend.connections += 1;
-  });
-  const port = await listen(server);
-  return Object.assign(backend, { port });
-}
-
-/** A port nothing listens on: bound once, then closed. */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  const port = await listen(server);
-  server.close();
-  await once(server, "close");
-  return port;
+  return Object.assign(backend, { target: await listenOnTestSocket(server) });
 }
 
 export function principal(userName: string, via: "cookie" | "token"): ProxyPrincipal {
@@ -169,12 +157,12 @@ export function fakeAuthenticate(users: readonly string[]) {
   };
 }
 
-export function route(serverId: number, owner: string, serverName: string, port: number): ProxyRoute {
+export function route(serverId: number, owner: string, serverName: string, target: ServerTarget): ProxyRoute {
   return {
     serverId,
     owner,
     serverName,
-    target: { host: "127.0.0.1", port },
+    target,
     token: `server-token-${serverId}`,
   };
 }
@@ -186,6 +174,8 @@ export interface Gateway {
   /** URLs the stub web app was asked for. */
   readonly appHits: string[];
   readonly targetErrors: { route: ProxyRoute; error: Error }[];
+  /** Routes whose watch connection closed, in order. */
+  readonly targetsLost: ProxyRoute[];
   /** Arguments of every resolveMiss call. */
   readonly misses: { owner: string; serverName: string | undefined }[];
   /** The fake clock's current time; tests move it. */
@@ -199,10 +189,12 @@ export async function startGateway(
 ): Promise<Gateway> {
   const appHits: string[] = [];
   const targetErrors: Gateway["targetErrors"] = [];
+  const targetsLost: ProxyRoute[] = [];
   const misses: Gateway["misses"] = [];
   const gateway = {
     appHits,
     targetErrors,
+    targetsLost,
     misses,
     clock: new Date("2026-01-01T00:00:00Z"),
   };
@@ -216,6 +208,7 @@ export async function startGateway(
     hubCookieNames: HUB_COOKIES,
     now: () => gateway.clock,
     onTargetError: (failed, error) => targetErrors.push({ route: failed, error }),
+    onTargetLost: (lost) => targetsLost.push(lost),
     ...overrides,
   });
   const frontDoor = createFrontDoor({

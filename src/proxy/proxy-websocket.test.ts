@@ -4,7 +4,6 @@ import { after, before, describe, it } from "node:test";
 import type { ProxyMetrics, UpgradeOutcome } from "./proxy-metrics.js";
 import {
   ORIGIN,
-  closedPort,
   echo,
   openWebSocket,
   pattern,
@@ -14,6 +13,7 @@ import {
   type Backend,
   type Gateway,
 } from "./proxy-test-fixture.js";
+import { closedSocket } from "./socket-fixture.js";
 import type { WebSocket } from "ws";
 
 const ALICE = { cookie: "slipway-session=alice; _xsrf=jupyter", origin: ORIGIN };
@@ -56,7 +56,7 @@ describe("the proxy's websockets", () => {
   before(async () => {
     alice = await startBackend();
     gateway = await startGateway({ metrics });
-    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.port));
+    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.target));
   });
 
   after(async () => {
@@ -120,20 +120,20 @@ describe("the proxy's websockets", () => {
     const closed = once(socket, "close");
     gateway.proxy.routes.removeRoute("alice", "");
     await closed;
-    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.port));
+    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.target));
   });
 
-  it("closes a server's websockets when its route moves to another port", async () => {
+  it("closes a server's websockets when its route moves to another socket", async () => {
     const socket = await tracked();
     const closed = once(socket, "close");
-    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.port + 1));
+    gateway.proxy.routes.setRoute(route(1, "alice", "", closedSocket()));
     await closed;
-    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.port));
+    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.target));
   });
 
   it("keeps a server's websockets when its route is set again unchanged", async () => {
     const socket = await tracked();
-    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.port));
+    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.target));
     assert.ok((await echo(socket, pattern(32))).equals(pattern(32)));
   });
 
@@ -192,7 +192,7 @@ describe("the proxy's websockets to a server that is down or not running", () =>
 
   before(async () => {
     gateway = await startGateway();
-    gateway.proxy.routes.setRoute(route(3, "alice", "", await closedPort()));
+    gateway.proxy.routes.setRoute(route(3, "alice", "", closedSocket()));
   });
 
   after(async () => {

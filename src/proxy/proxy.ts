@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { isSlipwayError } from "../domain/errors.js";
+import { describeTarget } from "../domain/types.js";
 import { ActivityMeter } from "./activity-meter.js";
 import { parseUserPath, type CanonicalUserPath, type RejectedUserPath } from "./canonical-path.js";
 import { hasDuplicateHost } from "./duplicate-host.js";
@@ -17,6 +18,8 @@ import { OriginPolicy } from "./origin-policy.js";
 import { nullProxyMetrics, statusClass, type ProxyMetrics } from "./proxy-metrics.js";
 import { RouteTable } from "./route-table.js";
 import type { TargetContext } from "./target-context.js";
+import { TargetPins } from "./target-connection.js";
+import { TargetWatch } from "./target-watch.js";
 import { TunnelRegistry, type OpenCredential } from "./tunnel-registry.js";
 import type {
   ActivityRecord,
@@ -64,6 +67,11 @@ export interface ProxyOptions {
   readonly notRunning?: NotRunningHandler;
   /** Told when a routed server did not answer, so the hub can check whether it still runs. */
   readonly onTargetError?: (route: ProxyRoute, error: Error) => void;
+  /**
+   * Told when the connection the proxy keeps open to each routed server closed (its process may
+   * have exited), so the hub can check at once rather than at its next poll.
+   */
+  readonly onTargetLost?: (route: ProxyRoute) => void;
   readonly metrics?: ProxyMetrics;
   readonly log?: ProxyLog;
   /** Where unauthenticated browsers are sent, with `?next=`. Default `/hub/login`. */
@@ -113,6 +121,9 @@ export class Proxy {
   private readonly context: TargetContext;
   private readonly forwarder: HttpForwarder;
   private readonly fast: FastForwarder;
+  private readonly watch: TargetWatch;
+  /** How the proxy, and the hub's readiness probes, connect to servers (invariant 9). */
+  readonly pins = new TargetPins();
 
   constructor(options: ProxyOptions) {
     this.notRunning = options.notRunning ?? defaultNotRunning;
@@ -121,7 +132,17 @@ export class Proxy {
     this.log = options.log ?? silentLog;
     this.loginPath = options.loginPath ?? "/hub/login";
     this.activity = new ActivityMeter(options.now);
-    this.routes = new RouteTable((route) => this.tunnels.closeServer(route.serverId));
+    this.watch = new TargetWatch({
+      pins: this.pins,
+      onLost: (route) => options.onTargetLost?.(route),
+    });
+    this.routes = new RouteTable(
+      (route) => {
+        this.watch.unwatch(route);
+        this.tunnels.closeServer(route.serverId);
+      },
+      (route) => this.watch.watch(route),
+    );
     this.gate = new Gate({
       authenticate: options.authenticate,
       origins: new OriginPolicy(options.allowedOrigins),
@@ -135,6 +156,7 @@ export class Proxy {
       }),
       activity: this.activity,
       metrics: this.metrics,
+      pins: this.pins,
       reportTargetError: (route, error) => this.reportTargetError(route, error),
     };
     const maxSocketsPerTarget = options.maxSocketsPerTarget ?? 256;
@@ -244,6 +266,7 @@ export class Proxy {
 
   /** Closes every websocket and pooled connection. */
   close(): void {
+    this.watch.close();
     this.tunnels.closeAll();
     this.forwarder.close();
     this.fast.close();
@@ -399,7 +422,7 @@ export class Proxy {
       serverId: route.serverId,
       owner: route.owner,
       serverName: route.serverName,
-      target: `${route.target.host}:${route.target.port}`,
+      target: describeTarget(route.target),
     };
     const code = networkErrorCode(error);
     if (code !== undefined) this.log.warn({ ...fields, code }, "user's server did not answer");

@@ -1,5 +1,6 @@
 import { SlipwayError } from "../domain/errors.js";
 import { assertServerName, assertUserName } from "../domain/names.js";
+import { sameTarget, type ServerTarget } from "../domain/types.js";
 import { RouteTrie } from "./route-trie.js";
 import type { ProxyRoute } from "./types.js";
 
@@ -7,13 +8,31 @@ function routeKey(owner: string, serverName: string): string[] {
   return serverName === "" ? [owner] : [owner, serverName];
 }
 
+/** Linux's `sun_path` holds 108 bytes with the terminating NUL. */
+const MAX_SOCKET_PATH = 107;
+
+function assertTarget(target: ServerTarget): void {
+  if (target.kind === "unix") {
+    const length = Buffer.byteLength(target.socket);
+    if (!target.socket.startsWith("/") || length > MAX_SOCKET_PATH || target.socket.includes("\0")) {
+      throw new SlipwayError(
+        "bad_request",
+        "A route's socket must be an absolute path of at most 107 bytes.",
+      );
+    }
+    return;
+  }
+  const { host, port, certificate } = target;
+  if (host === "" || !Number.isInteger(port) || port < 1 || port > 65535 || certificate === "") {
+    throw new SlipwayError(
+      "bad_request",
+      "A TLS route needs a host, a port from 1 to 65535 and a certificate.",
+    );
+  }
+}
+
 function sameDestination(a: ProxyRoute, b: ProxyRoute): boolean {
-  return (
-    a.serverId === b.serverId &&
-    a.target.host === b.target.host &&
-    a.target.port === b.target.port &&
-    a.token === b.token
-  );
+  return a.serverId === b.serverId && sameTarget(a.target, b.target) && a.token === b.token;
 }
 
 /**
@@ -27,8 +46,14 @@ export class RouteTable {
   /** For each owner whose routes ever changed: `changeCount` at the latest change. */
   private readonly lastChange = new Map<string, number>();
 
-  /** `onRetired` hears of every route removed or replaced by one with another destination. */
-  constructor(private readonly onRetired: (route: ProxyRoute) => void) {}
+  /**
+   * `onRetired` hears of every route removed or replaced by one with another destination,
+   * `onAdded` of every route that reaches a destination anew.
+   */
+  constructor(
+    private readonly onRetired: (route: ProxyRoute) => void,
+    private readonly onAdded: (route: ProxyRoute) => void = () => undefined,
+  ) {}
 
   /**
    * Grows on every change to `owner`'s routes (and on no one else's), so that a store look-up
@@ -46,15 +71,14 @@ export class RouteTable {
   setRoute(route: ProxyRoute): void {
     assertUserName(route.owner);
     assertServerName(route.serverName);
-    const { host, port } = route.target;
-    if (host === "" || !Number.isInteger(port) || port < 1 || port > 65535) {
-      throw new SlipwayError("bad_request", "A route needs a host and a port from 1 to 65535.");
-    }
+    assertTarget(route.target);
     const key = routeKey(route.owner, route.serverName);
     const previous = this.trie.get(key);
     this.trie.set(key, route);
     this.changed(route.owner);
-    if (previous !== undefined && !sameDestination(previous, route)) this.onRetired(previous);
+    if (previous !== undefined && sameDestination(previous, route)) return;
+    if (previous !== undefined) this.onRetired(previous);
+    this.onAdded(route);
   }
 
   /** Returns whether a route was there. Its open websockets are closed. */

@@ -1,6 +1,7 @@
 import type { ActivityMeter } from "./activity-meter.js";
 import type { HeaderRewriter } from "./header-rewriter.js";
 import type { ProxyMetrics } from "./proxy-metrics.js";
+import type { TargetPins } from "./target-connection.js";
 import type { ProxyRoute } from "./types.js";
 
 /** What forwarding to a user's server (HTTP or websocket) shares with the gate. */
@@ -8,6 +9,8 @@ export interface TargetContext {
   readonly rewriter: HeaderRewriter;
   readonly activity: ActivityMeter;
   readonly metrics: ProxyMetrics;
+  /** How every connection to a server is made (invariant 9). */
+  readonly pins: TargetPins;
   /** Logs the failure (without a stack when it is a known network error) and tells the hub. */
   reportTargetError(route: ProxyRoute, error: Error): void;
 }

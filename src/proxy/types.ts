@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServerTarget } from "../domain/types.js";
 
 /** Where `/user/<owner>/` (serverName "") or `/user/<owner>/<serverName>/` is sent. */
 export interface ProxyRoute {
@@ -6,7 +7,8 @@ export interface ProxyRoute {
   readonly owner: string;
   /** "" for the default server. */
   readonly serverName: string;
-  readonly target: { readonly host: string; readonly port: number };
+  /** Only ever a channel its owner's process alone could offer (invariant 9). */
+  readonly target: ServerTarget;
   /** The Jupyter server's token, sent to it as `Authorization: token ...` on every request. */
   readonly token: string;
 }

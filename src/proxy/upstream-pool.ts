@@ -1,4 +1,6 @@
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
+import type { ServerTarget } from "../domain/types.js";
+import type { TargetPins } from "./target-connection.js";
 
 /** An idle connection's read buffer: room for a typical response (head and small body) at once. */
 const SMALL_READ = 16 * 1024;
@@ -38,6 +40,15 @@ class LargeBuffers {
   }
 }
 
+/**
+ * Connections to one server are shared only by requests for the same channel: for TLS, the same
+ * pinned certificate too, so a new launch on the same host and port never inherits a connection
+ * checked against the previous launch's key.
+ */
+function poolKey(target: ServerTarget): string {
+  return target.kind === "unix" ? target.socket : `${target.host}:${target.port}\n${target.certificate}`;
+}
+
 /** Whoever is using a pooled connection: told of everything that happens on it meanwhile. */
 export interface UpstreamUser {
   /** The connection is this user's now; `reused` when it served a request before. */
@@ -71,20 +82,17 @@ export class UpstreamConnection {
   private filled = false;
 
   constructor(
-    host: string,
-    port: number,
+    target: ServerTarget,
+    pins: TargetPins,
     readonly pool: TargetPool,
     private readonly large: LargeBuffers,
   ) {
     this.buffer = this.small;
     // Reading into one buffer of our own spares an allocation, a `Readable` push and a `data`
     // event per read; the buffer is replaced only when a user keeps a view of it.
-    const socket = connect({
-      host,
-      port,
-      noDelay: true,
-      onread: { buffer: this.nextBuffer, callback: this.onRead },
-    });
+    const socket = pins.connect(target, { buffer: this.nextBuffer, callback: this.onRead });
+    // Nagle's delay would hold back the last small write of each request over TCP.
+    if (target.kind === "tls") socket.setNoDelay(true);
     this.socket = socket;
     socket.on("drain", () => this.user?.onDrain());
     socket.on("end", () => this.lost(undefined));
@@ -148,8 +156,8 @@ class TargetPool {
   private readonly all = new Set<UpstreamConnection>();
 
   constructor(
-    private readonly host: string,
-    private readonly port: number,
+    private readonly target: ServerTarget,
+    private readonly pins: TargetPins,
     private readonly max: number,
     private readonly large: LargeBuffers,
     private readonly onEmpty: (pool: TargetPool) => void,
@@ -215,7 +223,7 @@ class TargetPool {
   }
 
   private open(user: UpstreamUser): void {
-    const connection = new UpstreamConnection(this.host, this.port, this, this.large);
+    const connection = new UpstreamConnection(this.target, this.pins, this, this.large);
     this.all.add(connection);
     connection.user = user;
     // Writes made before the connection is up are queued by the socket.
@@ -231,15 +239,18 @@ export class UpstreamPool {
   private readonly targets = new Map<string, TargetPool>();
   private readonly large = new LargeBuffers();
 
-  constructor(private readonly maxPerTarget: number) {}
+  constructor(
+    private readonly maxPerTarget: number,
+    private readonly pins: TargetPins,
+  ) {}
 
   /** `fresh`: open a new connection even if an idle one is there (a retry after a stale one). */
-  acquire(target: { readonly host: string; readonly port: number }, user: UpstreamUser, fresh = false): void {
+  acquire(target: ServerTarget, user: UpstreamUser, fresh = false): void {
     this.targetFor(target).acquire(user, fresh);
   }
 
-  cancel(target: { readonly host: string; readonly port: number }, user: UpstreamUser): void {
-    this.targets.get(`${target.host}:${target.port}`)?.cancel(user);
+  cancel(target: ServerTarget, user: UpstreamUser): void {
+    this.targets.get(poolKey(target))?.cancel(user);
   }
 
   release(connection: UpstreamConnection): void {
@@ -264,11 +275,11 @@ export class UpstreamPool {
     for (const pool of [...this.targets.values()]) pool.destroyAll();
   }
 
-  private targetFor(target: { readonly host: string; readonly port: number }): TargetPool {
-    const key = `${target.host}:${target.port}`;
+  private targetFor(target: ServerTarget): TargetPool {
+    const key = poolKey(target);
     let pool = this.targets.get(key);
     if (pool === undefined) {
-      pool = new TargetPool(target.host, target.port, this.maxPerTarget, this.large, (empty) => {
+      pool = new TargetPool(target, this.pins, this.maxPerTarget, this.large, (empty) => {
         if (this.targets.get(key) === empty) this.targets.delete(key);
       });
       this.targets.set(key, pool);

@@ -1,4 +1,4 @@
-import { request, type ClientRequest, type IncomingMessage } from "node:http";
+import type { ClientRequest, IncomingMessage } from "node:http";
 import { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { gateFailure } from "./gate-failure.js";
@@ -66,14 +66,11 @@ export class WebSocketTunnel {
     const headers = this.context.rewriter.forRequest(req, this.route.token, true);
     let target: ClientRequest;
     try {
-      target = request({
-        host: this.route.target.host,
-        port: this.route.target.port,
+      // A tunnel keeps its connection for good; taking one from the pool would only shrink it.
+      target = this.context.pins.request(this.route.target, {
         method: req.method ?? "GET",
         path: url,
         headers: headers.list,
-        // A tunnel keeps its connection for good; taking one from the pool would only shrink it.
-        agent: false,
         setHost: false,
       });
     } catch {

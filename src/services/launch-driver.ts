@@ -161,8 +161,7 @@ export class LaunchDriver {
       }
       const running = await journal.transition(server.id, LAUNCHING_STATES, "running", {
         launcherState: result.state,
-        host: result.target.host,
-        port: result.target.port,
+        endpoint: result.target,
         startedAt: this.#clock.now(),
         reason: null,
       });
@@ -244,8 +243,7 @@ export class LaunchDriver {
     }
     const stopped = await this.#journal.transition(server.id, ["stopping"], "stopped", {
       reason,
-      host: null,
-      port: null,
+      endpoint: null,
       tokenSealed: null,
     });
     if (stopped) {

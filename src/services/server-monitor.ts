@@ -1,18 +1,19 @@
 import { SlipwayError } from "../domain/errors.js";
 import { serverPrefix } from "../domain/names.js";
 import { isActive } from "../domain/server-state.js";
-import type { JsonObject, Server, ServerTarget } from "../domain/types.js";
+import type { JsonObject, Server } from "../domain/types.js";
 import type { Clock } from "../ports/clock.js";
 import type { Launcher, PollResult } from "../ports/launcher.js";
 import type { Logger } from "../ports/logger.js";
 import type { Sealer } from "../ports/security.js";
 import type { Store } from "../ports/store.js";
+import type { TargetProbe } from "../ports/target-probe.js";
 import type { LaunchDriver } from "./launch-driver.js";
 import type { RouteSink } from "./route-sink.js";
 import { STOPPABLE_STATES, LAUNCHING_STATES, type ServerJournal } from "./server-journal.js";
 
-/** Checks that a Jupyter server answers at its target with its token. */
-export type ReadinessProbe = (target: ServerTarget, baseUrl: string, token: string) => Promise<boolean>;
+/** How long an adopted server gets to answer its readiness probe. */
+const ADOPT_PROBE_TIMEOUT_MS = 2000;
 
 /**
  * Watches the servers this process is not launching: polls their launchers, adopts what a
@@ -29,7 +30,7 @@ export class ServerMonitor {
   readonly #clock: Clock;
   readonly #sealer: Sealer;
   readonly #routes: RouteSink;
-  readonly #probe: ReadinessProbe;
+  readonly #probe: TargetProbe;
   readonly #log: Logger;
   readonly #policy: { readonly startTimeoutMs: number; readonly pollIntervalMs: number };
   readonly #unknown = new Map<number, string>();
@@ -47,7 +48,7 @@ export class ServerMonitor {
     clock: Clock;
     sealer: Sealer;
     routes: RouteSink;
-    probe: ReadinessProbe;
+    probe: TargetProbe;
     log: Logger;
     policy: { readonly startTimeoutMs: number; readonly pollIntervalMs: number };
   }) {
@@ -162,8 +163,7 @@ export class ServerMonitor {
         const to = result.failed ? "failed" : "stopped";
         const ended = await this.#journal.transitionAttempt(server, STOPPABLE_STATES, to, {
           reason: result.reason,
-          host: null,
-          port: null,
+          endpoint: null,
           tokenSealed: null,
         });
         // Only the polled attempt's route: a newer attempt may be running under this name.
@@ -175,14 +175,13 @@ export class ServerMonitor {
             { event: "server_ended", serverId: server.id, reason: result.reason },
             "server ended",
           );
+          await this.#release(server, state);
         }
         return;
       }
       case "running": {
         await this.#statusKnown(server.id);
-        const target =
-          result.target ??
-          (server.host && server.port ? { host: server.host, port: server.port } : undefined);
+        const target = result.target ?? server.endpoint ?? undefined;
         if (!target || !server.tokenSealed) return;
         if (result.state !== undefined && server.state === "running") {
           // What the launcher learnt while the server runs (a batch job's new end time): pages follow it.
@@ -196,11 +195,11 @@ export class ServerMonitor {
         const token = this.#sealer.open(server.tokenSealed);
         if (server.state !== "running") {
           // Adopting a launch that was interrupted: it must answer before it gets a route.
-          if (!(await this.#probe(target, serverPrefix(server.userName, server.name), token))) return;
+          const path = `${serverPrefix(server.userName, server.name)}api/status`;
+          if ((await this.#probe(target, path, token, ADOPT_PROBE_TIMEOUT_MS)) !== 200) return;
           const running = await this.#journal.transitionAttempt(server, LAUNCHING_STATES, "running", {
             launcherState: result.state ?? state,
-            host: target.host,
-            port: target.port,
+            endpoint: target,
             startedAt: this.#clock.now(),
           });
           if (!running) return;
@@ -285,6 +284,16 @@ export class ServerMonitor {
     this.#closed = true;
     this.#pollTimer?.cancel();
     await this.#polling;
+  }
+
+  /** Best effort: a release that fails leaves files the next start of the server replaces. */
+  async #release(server: Server, state: JsonObject): Promise<void> {
+    const launcher = this.#launchers.get(server.target);
+    try {
+      await launcher?.release?.(server.userName, state);
+    } catch (err) {
+      this.#log.warn({ err, serverId: server.id }, "could not remove what the ended server left");
+    }
   }
 
   async #statusKnown(id: number): Promise<void> {

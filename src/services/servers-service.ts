@@ -9,15 +9,15 @@ import type { Logger } from "../ports/logger.js";
 import type { Notifier } from "../ports/notifier.js";
 import type { Sealer } from "../ports/security.js";
 import type { Store } from "../ports/store.js";
+import type { TargetProbe } from "../ports/target-probe.js";
 import type { Randomness } from "./identity-service.js";
 import { LaunchDriver } from "./launch-driver.js";
 import type { RouteSink } from "./route-sink.js";
 import { ServerJournal } from "./server-journal.js";
-import { ServerMonitor, type ReadinessProbe } from "./server-monitor.js";
+import { ServerMonitor } from "./server-monitor.js";
 import type { SpawnOptions } from "./spawn-options.js";
 
 export type { RouteSink } from "./route-sink.js";
-export type { ReadinessProbe } from "./server-monitor.js";
 
 export interface ServersPolicy {
   readonly namedServerLimit: number;
@@ -58,7 +58,8 @@ export class ServersService {
     random: Randomness;
     notifier: Notifier;
     routes: RouteSink;
-    probe: ReadinessProbe;
+    /** Whether an adopted server answers before it gets a route. */
+    probe: TargetProbe;
     log: Logger;
     policy: ServersPolicy;
   }) {
@@ -143,14 +144,14 @@ export class ServersService {
   /** The route of a running server, for the proxy's cache misses. */
   async routeFor(owner: User, serverName: string) {
     const server = await this.#store.servers.get(owner.id, serverName);
-    if (!server || server.state !== "running" || !server.host || !server.port || !server.tokenSealed) {
+    if (!server || server.state !== "running" || !server.endpoint || !server.tokenSealed) {
       return undefined;
     }
     return {
       serverId: server.id,
       owner: owner.name,
       serverName: server.name,
-      target: { host: server.host, port: server.port },
+      target: server.endpoint,
       token: this.#sealer.open(server.tokenSealed),
     };
   }
@@ -220,8 +221,7 @@ export class ServersService {
         attemptId,
         tokenSealed: this.#sealer.seal(token),
         launcherState: {},
-        host: null,
-        port: null,
+        endpoint: null,
         reason: null,
         startedAt: null,
       },

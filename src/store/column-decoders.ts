@@ -1,6 +1,6 @@
 import { SlipwayError } from "../domain/errors.js";
 import { SERVER_STATES, type ServerState } from "../domain/server-state.js";
-import type { JsonObject, JsonValue, SessionStage } from "../domain/types.js";
+import type { JsonObject, JsonValue, ServerTarget, SessionStage } from "../domain/types.js";
 import type { BoolValue, TimeValue } from "./database.js";
 
 /*
@@ -91,4 +91,20 @@ export function decodeSessionStage(value: string, column: string): SessionStage 
   const stage = SESSION_STAGES.find((s) => s === value);
   if (stage === undefined) throw corrupt(column);
   return stage;
+}
+
+export function decodeServerTarget(value: unknown, column: string): ServerTarget {
+  const o = decodeJsonObject(value, column);
+  if (o["kind"] === "unix" && typeof o["socket"] === "string") return { kind: "unix", socket: o["socket"] };
+  const { host, port, certificate } = o;
+  if (
+    o["kind"] === "tls" &&
+    typeof host === "string" &&
+    typeof port === "number" &&
+    Number.isInteger(port) &&
+    typeof certificate === "string"
+  ) {
+    return { kind: "tls", host, port, certificate };
+  }
+  throw corrupt(column);
 }

@@ -66,8 +66,8 @@ export interface ServersTable {
   target: string;
   launcher_state: JsonColumn;
   attempt_id: string | null;
-  host: string | null;
-  port: number | null;
+  /** Where the running server is reached: a `ServerTarget` as JSON. */
+  endpoint: JsonColumn | null;
   token_sealed: string | null;
   created_at: TimeValue;
   started_at: TimeValue | null;

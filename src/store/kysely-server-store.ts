@@ -4,7 +4,13 @@ import { SERVER_STATES, isActive, type ServerState } from "../domain/server-stat
 import type { Server, ServerEvent } from "../domain/types.js";
 import type { ServerPatch, ServerStore } from "../ports/store.js";
 import { advanceLastActivity } from "./advance-last-activity.js";
-import { decodeJsonObject, decodeOptionalTime, decodeServerState, decodeTime } from "./column-decoders.js";
+import {
+  decodeJsonObject,
+  decodeOptionalTime,
+  decodeServerState,
+  decodeServerTarget,
+  decodeTime,
+} from "./column-decoders.js";
 import type { Database, ServersTable } from "./database.js";
 import type { DialectTraits } from "./dialect-traits.js";
 import { chunks, type StoreContext } from "./store-context.js";
@@ -28,8 +34,7 @@ function serverSelection(eb: ExpressionBuilder<Database, "servers">) {
     "servers.target",
     "servers.launcher_state",
     "servers.attempt_id",
-    "servers.host",
-    "servers.port",
+    "servers.endpoint",
     "servers.token_sealed",
     "servers.created_at",
     "servers.started_at",
@@ -57,8 +62,7 @@ function toServer(row: ServerRow): Server {
     target: row.target,
     launcherState: decodeJsonObject(row.launcher_state, "servers.launcher_state"),
     attemptId: row.attempt_id,
-    host: row.host,
-    port: row.port,
+    endpoint: row.endpoint === null ? null : decodeServerTarget(row.endpoint, "servers.endpoint"),
     tokenSealed: row.token_sealed,
     createdAt: decodeTime(row.created_at, "servers.created_at"),
     startedAt: decodeOptionalTime(row.started_at, "servers.started_at"),
@@ -76,8 +80,7 @@ function patchColumns(patch: ServerPatch, dialect: DialectTraits): Updateable<Se
   if (patch.target !== undefined) set.target = patch.target;
   if (patch.launcherState !== undefined) set.launcher_state = JSON.stringify(patch.launcherState);
   if (patch.attemptId !== undefined) set.attempt_id = patch.attemptId;
-  if (patch.host !== undefined) set.host = patch.host;
-  if (patch.port !== undefined) set.port = patch.port;
+  if (patch.endpoint !== undefined) set.endpoint = patch.endpoint && JSON.stringify(patch.endpoint);
   if (patch.tokenSealed !== undefined) set.token_sealed = patch.tokenSealed;
   if (patch.startedAt !== undefined) set.started_at = patch.startedAt && dialect.time(patch.startedAt);
   return set;
@@ -111,8 +114,7 @@ export class KyselyServerStore implements ServerStore {
           target: input.target,
           launcher_state: "{}",
           attempt_id: null,
-          host: null,
-          port: null,
+          endpoint: null,
           token_sealed: null,
           created_at: now,
           started_at: null,

@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { addUser, apiToken, firstAdmin, type SignedIn } from "../support/accounts.js";
 import { tryWebsocket } from "../support/jupyter-kernel.js";
 import { startServer } from "../support/start-server.js";
-import { removeDir, startTestHub, type TestHub } from "../support/test-hub.js";
+import { removeDir, startTestHub, userSocketDir, type TestHub } from "../support/test-hub.js";
 
 /** The helper must be readable by alice and bob: `make test` stages a world-readable build. */
 const stage = process.env["SLIPWAY_TEST_STAGE_DIR"];
@@ -31,7 +31,7 @@ const missing =
 if (missing && process.env["CI"]) throw new Error(`multi-user suite cannot run in CI: ${missing}`);
 
 interface UserModel {
-  servers: Record<string, { state: { pid?: number }; slipway: { state: string } }>;
+  servers: Record<string, { state: { pid?: number; socket?: string }; slipway: { state: string } }>;
 }
 
 describe("servers as real Unix users", { skip: missing ? `Skipped: ${missing}.` : false }, () => {
@@ -47,7 +47,11 @@ describe("servers as real Unix users", { skip: missing ? `Skipped: ${missing}.` 
     fetch(hub.url + path, { method, headers: { authorization: `token ${token}` }, redirect: "manual" });
 
   before(async () => {
-    hub = await startTestHub({ servers: { runAs: "user", helper, workDir: "~" } }, { name: "multi-user" });
+    hub = await startTestHub(
+      // The monitor's poll is an hour away: only the proxy's watch of the route can notice an exit.
+      { servers: { runAs: "user", helper, workDir: "~", socketDir: userSocketDir(), pollInterval: 3600 } },
+      { name: "multi-user" },
+    );
     admin = await firstAdmin(hub, "root-admin");
     alice = await addUser(hub, admin.client, "alice");
     bob = await addUser(hub, admin.client, "bob");
@@ -111,5 +115,52 @@ describe("servers as real Unix users", { skip: missing ? `Skipped: ${missing}.` 
       /Permission denied/,
       "bob must not list alice's server folders",
     );
+  });
+
+  it("gives nobody else alice's traffic when her server exits by itself, and stops it at once", async () => {
+    await startServer(hub.url, aliceToken, "alice");
+    const model = (await (await as(adminToken, "GET", "/hub/api/users/alice")).json()) as UserModel;
+    const { pid, socket } = model.servers[""]?.state ?? {};
+    assert.ok(typeof pid === "number" && typeof socket === "string", "the server has a process and a socket");
+    const home = execFileSync("getent", ["passwd", "alice"], { encoding: "utf8" }).split(":")[5] ?? "";
+
+    // The OOM killer, a crash or Jupyter's Quit: the process is gone, its socket file stays behind.
+    process.kill(pid, "SIGKILL");
+
+    // bob tries to take the server's place: a socket of his at the same path, or his own
+    // directory in its place. Both need to write where only alice (or root) may.
+    const asBob = (...argv: string[]) =>
+      execFileSync("sudo", ["-n", "-u", "bob", "--", ...argv], { stdio: "pipe" });
+    const bind = (path: string) =>
+      `import socket; s = socket.socket(socket.AF_UNIX); s.bind(${JSON.stringify(path)}); s.listen()`;
+    assert.throws(() => asBob("python3", "-c", bind(socket)), /Permission denied|Address already in use/);
+    assert.throws(() => asBob("rm", "-rf", join(socket, "..")), /Operation not permitted|Permission denied/);
+
+    // alice's requests reach no process at all, and the hub stops the server without waiting
+    // for its next poll (an hour away).
+    const answered = await as(aliceToken, "GET", "/user/alice/api/contents");
+    assert.notEqual(answered.status, 200);
+    const deadline = Date.now() + 20_000;
+    let state = "";
+    while (Date.now() < deadline) {
+      const now = (await (await as(adminToken, "GET", "/hub/api/users/alice")).json()) as UserModel;
+      state = now.servers[""]?.slipway.state ?? "stopped";
+      if (state === "stopped") break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(state, "stopped");
+    const after = await as(aliceToken, "GET", "/user/alice/api/contents");
+    assert.equal(after.status, 503, "a stopped server answers 503 to API requests");
+
+    // What the dead server left (its token, its socket) is gone too.
+    const leftovers = execFileSync(
+      "find",
+      [join(home, ".slipway", "servers"), "-name", "jupyter_config.json"],
+      {
+        encoding: "utf8",
+      },
+    );
+    assert.equal(leftovers.trim(), "", "a token file stayed behind");
+    assert.equal(existsSync(join(socket, "..")), false, "the socket's directory stayed behind");
   });
 });

@@ -43,8 +43,19 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve };
 }
 
+/** Each attempt's socket is numbered, so that a test can tell attempts apart. */
+function socketOf(n: number): ServerTarget {
+  return { kind: "unix", socket: `/run/slipway-test/${n}.sock` };
+}
+
+function portOf(target: ServerTarget | null): number {
+  const n = target?.kind === "unix" ? Number(/(\d+)\.sock$/.exec(target.socket)?.[1]) : NaN;
+  assert.ok(Number.isInteger(n), "the server has a socket");
+  return n;
+}
+
 /**
- * A launcher whose every attempt gets the next port, and whose polls the test answers by hand:
+ * A launcher whose every attempt gets the next socket, and whose polls the test answers by hand:
  * the poll of a monitor pass can then be held while the server is stopped and started again.
  */
 class ScriptedLauncher implements Launcher {
@@ -56,7 +67,7 @@ class ScriptedLauncher implements Launcher {
   async start(spec: LaunchSpec, ctx: LaunchContext): Promise<LaunchResult> {
     const state = { serverId: spec.serverId, port: this.nextPort++ };
     await ctx.persist(state);
-    return { state, target: { host: "127.0.0.1", port: state.port } };
+    return { state, target: socketOf(state.port) };
   }
 
   poll(_userName: string, state: JsonObject): Promise<PollResult> {
@@ -125,7 +136,7 @@ describe("a server stopped and started again while the monitor polls it", () => 
       random: { token: () => newToken(32), sha256: sha256Hex },
       notifier: new InProcessNotifier(),
       routes,
-      probe: async () => true,
+      probe: async () => 200,
       log: silent,
       policy: { namedServerLimit: 5, startTimeoutMs: 30_000, pollIntervalMs: 60_000 },
     });
@@ -135,13 +146,13 @@ describe("a server stopped and started again while the monitor polls it", () => 
     const server = await service.start(alice, name, {});
     const settled = await service.waitUntilSettled(server.id, 10_000);
     assert.equal(settled?.state, "running");
-    return Number(settled.port);
+    return portOf(settled.endpoint);
   }
 
   it("keeps the new attempt's route when the poll of the old attempt answers running late", async () => {
     await fresh();
     const oldPort = await startAndWait("");
-    assert.deepEqual(routes.table.get("alice/"), { host: "127.0.0.1", port: oldPort });
+    assert.deepEqual(routes.table.get("alice/"), socketOf(oldPort));
 
     // The monitor reads the server (running, old port) and asks the launcher about it...
     const pass = service.reconcile();
@@ -152,11 +163,11 @@ describe("a server stopped and started again while the monitor polls it", () => 
     const newPort = await startAndWait("");
     assert.notEqual(newPort, oldPort);
     // The old process was still shutting down when polled: "running", on the old port.
-    launcher.polls[0]?.answer.resolve({ status: "running", target: { host: "127.0.0.1", port: oldPort } });
+    launcher.polls[0]?.answer.resolve({ status: "running", target: socketOf(oldPort) });
     await pass;
 
-    assert.deepEqual(routes.table.get("alice/"), { host: "127.0.0.1", port: newPort });
-    assert.equal((await service.get(alice, "")).port, newPort);
+    assert.deepEqual(routes.table.get("alice/"), socketOf(newPort));
+    assert.deepEqual((await service.get(alice, "")).endpoint, socketOf(newPort));
   });
 
   it("does not bring back the route of a server stopped while it was polled", async () => {
@@ -165,7 +176,7 @@ describe("a server stopped and started again while the monitor polls it", () => 
     const pass = service.reconcile();
     await launcher.pollAsked[0]?.promise;
     await service.stop(alice, "stopme");
-    launcher.polls[0]?.answer.resolve({ status: "running", target: { host: "127.0.0.1", port: oldPort } });
+    launcher.polls[0]?.answer.resolve({ status: "running", target: socketOf(oldPort) });
     await pass;
 
     assert.equal(routes.table.get("alice/stopme"), undefined);
@@ -184,7 +195,7 @@ describe("a server stopped and started again while the monitor polls it", () => 
 
     const now = await service.get(alice, "again");
     assert.equal(now.state, "running");
-    assert.equal(now.port, newPort);
-    assert.deepEqual(routes.table.get("alice/again"), { host: "127.0.0.1", port: newPort });
+    assert.deepEqual(now.endpoint, socketOf(newPort));
+    assert.deepEqual(routes.table.get("alice/again"), socketOf(newPort));
   });
 });

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pino from "pino";
@@ -68,4 +68,14 @@ export async function startTestHub(
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * A socket directory that servers run as other Unix users can reach: under a fresh 0711
+ * directory in /tmp (a test's data directory is 0700, as it should be).
+ */
+export function userSocketDir(): string {
+  const parent = mkdtempSync(join(tmpdir(), "slipway-sock-"));
+  chmodSync(parent, 0o711);
+  return join(parent, "s");
 }

@@ -3,6 +3,14 @@ import { describe, it } from "node:test";
 import type { Store } from "../../ports/store.js";
 import { at, countWinners, rejectsWithCode, T0, type WithStore } from "./contract-kit.js";
 
+/** A TLS endpoint, the richer of the two kinds: every field must come back as stored. */
+const ENDPOINT = {
+  kind: "tls",
+  host: "node17",
+  port: 48_123,
+  certificate: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+} as const;
+
 async function aliceWithServer(store: Store, name = "") {
   const alice = await store.users.create({ name: "alice", admin: false });
   const server = await store.servers.create({
@@ -32,8 +40,7 @@ export function serverStoreContract(withStore: WithStore): void {
           target: "local",
           launcherState: {},
           attemptId: null,
-          host: null,
-          port: null,
+          endpoint: null,
           tokenSealed: null,
           createdAt: T0,
           startedAt: null,
@@ -137,14 +144,21 @@ export function serverStoreContract(withStore: WithStore): void {
           server.id,
           ["running"],
           "running",
-          { attemptId: "a2", port: 9002 },
+          { attemptId: "a2", endpoint: { kind: "unix", socket: "/run/s/2.sock" } },
           at(2),
         );
         assert.equal(second?.attemptId, "a2");
 
         const stale = await store.servers.transition(server.id, ["running"], "stopped", {}, at(3), "a1");
         assert.equal(stale, undefined);
-        assert.equal(await store.servers.update(server.id, { port: 9001 }, "a1"), undefined);
+        assert.equal(
+          await store.servers.update(
+            server.id,
+            { endpoint: { kind: "unix", socket: "/run/s/1.sock" } },
+            "a1",
+          ),
+          undefined,
+        );
         assert.equal(await store.servers.update(server.id, {}, "a1"), undefined);
         assert.deepEqual(await store.servers.getById(server.id), second);
 
@@ -177,8 +191,7 @@ export function serverStoreContract(withStore: WithStore): void {
           displayName: "Mine",
           target: "slurm",
           launcherState: { jobId: "4242", cluster: "main", nested: { list: [1, "two", null, true] } },
-          host: "node17",
-          port: 48_123,
+          endpoint: ENDPOINT,
           tokenSealed: "sealed-token",
           startedAt: at(1_000),
         });
@@ -190,8 +203,7 @@ export function serverStoreContract(withStore: WithStore): void {
             displayName: running.displayName,
             target: running.target,
             launcherState: running.launcherState,
-            host: running.host,
-            port: running.port,
+            endpoint: running.endpoint,
             tokenSealed: running.tokenSealed,
             startedAt: running.startedAt,
           },
@@ -199,35 +211,26 @@ export function serverStoreContract(withStore: WithStore): void {
             displayName: "Mine",
             target: "slurm",
             launcherState: { jobId: "4242", cluster: "main", nested: { list: [1, "two", null, true] } },
-            host: "node17",
-            port: 48_123,
+            endpoint: ENDPOINT,
             tokenSealed: "sealed-token",
             startedAt: at(1_000),
           },
         );
         const cleared = await store.servers.update(server.id, {
-          host: null,
-          port: null,
+          endpoint: null,
           tokenSealed: null,
           startedAt: null,
           attemptId: null,
           reason: null,
         });
         assert.deepEqual(
-          [
-            cleared?.host,
-            cleared?.port,
-            cleared?.tokenSealed,
-            cleared?.startedAt,
-            cleared?.attemptId,
-            cleared?.reason,
-          ],
-          [null, null, null, null, null, null],
+          [cleared?.endpoint, cleared?.tokenSealed, cleared?.startedAt, cleared?.attemptId, cleared?.reason],
+          [null, null, null, null, null],
         );
         assert.equal(cleared?.displayName, "Mine");
         assert.equal(cleared?.version, server.version + 2);
         assert.deepEqual(await store.servers.update(server.id, {}), cleared);
-        assert.equal(await store.servers.update(999, { host: "x" }), undefined);
+        assert.equal(await store.servers.update(999, { reason: "x" }), undefined);
       }),
     );
 

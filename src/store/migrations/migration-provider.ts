@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from "kysely";
 import { initialMigration } from "./0001-initial.js";
+import { serverEndpointMigration } from "./0002-server-endpoint.js";
 import type { SchemaTypes } from "./schema-types.js";
 
 /**
@@ -9,6 +10,7 @@ import type { SchemaTypes } from "./schema-types.js";
 export function migrationProvider(types: SchemaTypes): MigrationProvider {
   const migrations: Record<string, Migration> = {
     "0001-initial": initialMigration(types),
+    "0002-server-endpoint": serverEndpointMigration(types),
   };
   return { getMigrations: () => Promise.resolve(migrations) };
 }
