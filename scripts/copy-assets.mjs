@@ -1,5 +1,6 @@
 // Copies the browser app's static assets (web/static/**: CSS, images, HTML, fonts, ...) into
-// dist/web/static/, next to the compiled scripts. Part of `npm run build`; plain Node, no deps.
+// dist/web/static/, next to the bundled script (scripts/build-web.mjs, which runs after this).
+// Part of `npm run build`; plain Node, no deps.
 import { cpSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,6 +13,6 @@ const to = join(root, "dist", "web", "static");
 rmSync(to, { recursive: true, force: true });
 mkdirSync(to, { recursive: true });
 if (existsSync(from)) {
-  // TypeScript sources belong to the web build (tsc), not to the static copy.
+  // TypeScript sources belong to the web build (esbuild), not to the static copy.
   cpSync(from, to, { recursive: true, filter: (path) => !path.endsWith(".ts") });
 }
