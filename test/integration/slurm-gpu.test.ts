@@ -5,7 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { addUser, apiToken, firstAdmin, type SignedIn } from "../support/accounts.js";
 import { executeOnKernel } from "../support/jupyter-kernel.js";
 import { hubJobs, until } from "../support/slurm-cluster.js";
-import { removeDir, startTestHub, type TestHub } from "../support/test-hub.js";
+import { removeDir, startTestHub, userSocketDir, type TestHub } from "../support/test-hub.js";
 
 const stage = process.env["SLIPWAY_TEST_STAGE_DIR"];
 const enabled = process.env["SLIPWAY_TEST_SLURM"] === "1" && stage !== undefined;
@@ -47,6 +47,7 @@ describe("Slurm servers on the test cluster", { skip: reason ?? false, timeout: 
         servers: {
           runAs: "user",
           helper: join(stage ?? "", "dist/src/helper/cli.js"),
+          socketDir: userSocketDir(),
           startTimeout: 120,
           pollInterval: 2,
           targets: {

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { ConfigInput } from "../../src/config/schema.js";
-import { REPO } from "./test-hub.js";
+import { REPO, userSocketDir } from "./test-hub.js";
 
 export const STAGE = process.env["SLIPWAY_TEST_STAGE_DIR"] ?? "";
 const enabled = process.env["SLIPWAY_TEST_SLURM"] === "1" && STAGE !== "";
@@ -34,6 +34,7 @@ export function slurmHubConfig(
     servers: {
       runAs: "user",
       helper: join(STAGE, "dist/src/helper/cli.js"),
+      socketDir: userSocketDir(),
       startTimeout: 120,
       pollInterval: 2,
       ...servers,
