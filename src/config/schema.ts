@@ -62,6 +62,15 @@ export const authSchema = z
     throttle: z
       .strictObject({
         freeFailures: z.number().int().min(0).default(5).describe("Failures allowed before delays start."),
+        // 30: a course behind one NAT signs in at once; spraying from one address gets ~30 guesses a quarter hour.
+        freeFailuresPerAddress: z
+          .number()
+          .int()
+          .min(0)
+          .default(30)
+          .describe(
+            "Attempts allowed per client address (failed, or still being checked) before delays start.",
+          ),
         baseDelay: seconds(1).describe("First delay after the free failures; doubles with each failure."),
         maxDelay: seconds(300).describe("The longest delay; nobody is ever locked out for good."),
       })

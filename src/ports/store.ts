@@ -118,6 +118,12 @@ export interface ThrottleRule {
   readonly windowMs: number;
 }
 
+/** A key an attempt is counted under, held to its own rule (an address allows more than a name). */
+export interface ThrottleKey {
+  readonly key: string;
+  readonly rule: ThrottleRule;
+}
+
 /**
  * Attempt counters for sign-in throttling, shared by all replicas. An attempt is counted before
  * it is checked, so attempts sent together cannot all pass a look at the count; a success takes
@@ -127,11 +133,12 @@ export interface ThrottleStore {
   get(key: string): Promise<{ failures: number; lastFailureAt: Date } | undefined>;
   /**
    * Counts one attempt at `at` under every key, or under none: refused with
-   * SlipwayError("too_many_attempts", details.retryAfter in seconds) while any key's delay has
-   * not run out. Decided by conditional upserts in one transaction, so concurrent callers on any
-   * replica never get more attempts through than the rule allows.
+   * SlipwayError("too_many_attempts", details.retryAfter in seconds) while any key's delay, by
+   * that key's rule, has not run out. Decided by conditional upserts in one transaction, so
+   * concurrent callers on any replica never get more attempts through than each key's rule
+   * allows. A key named twice is a RangeError.
    */
-  reserve(keys: readonly string[], at: Date, rule: ThrottleRule): Promise<void>;
+  reserve(keys: readonly ThrottleKey[], at: Date): Promise<void>;
   /** Takes back one counted attempt (it succeeded, or was never checked); never below zero. */
   release(key: string): Promise<void>;
   clear(key: string): Promise<void>;

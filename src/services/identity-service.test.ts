@@ -12,6 +12,8 @@ import { IdentityService, type IdentityPolicy } from "./identity-service.js";
 import type { PasswordCheckLimits } from "./limited-password-hashing.js";
 
 const FREE = 3;
+/** Wider than FREE, as a NAT or a front proxy puts many people behind one address. */
+const PER_ADDRESS = 12;
 const RIGHT = "the-right-password";
 const RIGHT_CODE = "246810";
 
@@ -23,7 +25,7 @@ const policy: IdentityPolicy = {
   sessionMaxAgeMs: 86_400_000,
   setupLinkTtlMs: 86_400_000,
   cacheTtlMs: 0,
-  throttle: { freeFailures: FREE, baseDelay: 30, maxDelay: 300 },
+  throttle: { freeFailures: FREE, freeFailuresPerAddress: PER_ADDRESS, baseDelay: 30, maxDelay: 300 },
 };
 
 const clock: Clock = {
@@ -132,6 +134,18 @@ describe("IdentityService: attempts sent together", () => {
 
   afterEach(() => store.close());
 
+  /** Adds `count` users with the right password (and an authenticator, if asked); returns their names. */
+  const addUsers = async (count: number, options: { totp?: boolean } = {}): Promise<string[]> => {
+    const names: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const user = await store.users.create({ name: `user-${i}`, admin: false });
+      await store.users.setPassword(user.id, RIGHT);
+      if (options.totp) await store.users.setTotp(user.id, "secret");
+      names.push(user.name);
+    }
+    return names;
+  };
+
   it("verifies only the free allowance of 100 wrong passwords sent at once, and refuses the rest", async () => {
     const attempts = Array.from({ length: 100 }, (_, i) =>
       outcome(identity.signInWithPassword("alice", `wrong-${i}`, "10.0.0.1")),
@@ -164,15 +178,34 @@ describe("IdentityService: attempts sent together", () => {
     assert.ok(!hasher.verified.includes(RIGHT), "the right password was never even checked");
   });
 
-  it("counts one address across many user names sent at once", async () => {
-    const attempts = Array.from({ length: 50 }, (_, i) =>
+  it("verifies only the address's allowance of a spraying run over many user names from one address", async () => {
+    const attempts = Array.from({ length: PER_ADDRESS + 20 }, (_, i) =>
       outcome(identity.signInWithPassword(`nobody-${i}`, "some-password", "10.0.0.4")),
     );
     assert.deepEqual(tally(await Promise.all(attempts)), {
-      invalid_credentials: FREE,
-      too_many_attempts: 50 - FREE,
+      invalid_credentials: PER_ADDRESS,
+      too_many_attempts: 20,
     });
-    assert.equal(hasher.verified.length, FREE);
+    assert.equal(hasher.verified.length, PER_ADDRESS);
+  });
+
+  it("signs in 10 people sending their passwords at once from one address (a NAT, a course)", async () => {
+    const names = await addUsers(10);
+    const attempts = names.map((name) => outcome(identity.signInWithPassword(name, RIGHT, "10.0.0.10")));
+    assert.deepEqual(tally(await Promise.all(attempts)), { ok: 10 });
+    // Each success took its own attempt back: the address is as free as before.
+    assert.equal((await store.throttle.get("addr:10.0.0.10"))?.failures, 0);
+  });
+
+  it("takes the one-time codes of 10 people sent at once from one address", async () => {
+    const names = await addUsers(10, { totp: true });
+    const pending = await Promise.all(
+      names.map((name, i) => identity.signInWithPassword(name, RIGHT, `10.0.1.${i}`)),
+    );
+    const codes = pending.map((signedIn) =>
+      outcome(identity.completeTotp(signedIn.sessionId, RIGHT_CODE, "10.0.0.11")),
+    );
+    assert.deepEqual(tally(await Promise.all(codes)), { ok: 10 });
   });
 
   it("clears the user name's count on the right password and gives the address back its attempt", async () => {

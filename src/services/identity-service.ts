@@ -6,7 +6,7 @@ import type { Session, SessionStage, User } from "../domain/types.js";
 import type { Clock } from "../ports/clock.js";
 import type { Logger } from "../ports/logger.js";
 import type { PasswordHashing, Sealer, TotpCodes } from "../ports/security.js";
-import type { Store, ThrottleRule } from "../ports/store.js";
+import type { Store, ThrottleKey, ThrottleRule } from "../ports/store.js";
 import {
   DEFAULT_PASSWORD_CHECK_LIMITS,
   LimitedPasswordHashing,
@@ -22,7 +22,12 @@ export interface IdentityPolicy {
   readonly sessionMaxAgeMs: number;
   readonly setupLinkTtlMs: number;
   readonly cacheTtlMs: number;
-  readonly throttle: { readonly freeFailures: number; readonly baseDelay: number; readonly maxDelay: number };
+  readonly throttle: {
+    readonly freeFailures: number;
+    readonly freeFailuresPerAddress: number;
+    readonly baseDelay: number;
+    readonly maxDelay: number;
+  };
 }
 
 export interface Randomness {
@@ -51,7 +56,8 @@ interface AttemptKeys {
   readonly account: string;
   /**
    * The client address: a success gives back only its own attempt, since others behind the same
-   * address (a NAT, a proxy) may be the ones failing.
+   * address (a NAT, a proxy) may be the ones failing. Those others also sign in at the same
+   * moment (a course starting), so the address has an allowance of its own, wider than a name's.
    */
   readonly address?: string;
 }
@@ -83,7 +89,8 @@ export class IdentityService {
   readonly #sealer: Sealer;
   readonly #random: Randomness;
   readonly #policy: IdentityPolicy;
-  readonly #throttleRule: ThrottleRule;
+  readonly #accountRule: ThrottleRule;
+  readonly #addressRule: ThrottleRule;
   readonly #log: Logger;
   readonly #sessions: TtlCache<CachedSession>;
   readonly #lastTouch = new Map<string, number>();
@@ -110,14 +117,13 @@ export class IdentityService {
     this.#sealer = deps.sealer;
     this.#random = deps.random;
     this.#policy = deps.policy;
-    this.#throttleRule = {
-      policy: {
-        freeFailures: deps.policy.throttle.freeFailures,
-        baseDelaySeconds: deps.policy.throttle.baseDelay,
-        maxDelaySeconds: deps.policy.throttle.maxDelay,
-      },
+    const { freeFailures, freeFailuresPerAddress, baseDelay, maxDelay } = deps.policy.throttle;
+    const rule = (free: number): ThrottleRule => ({
+      policy: { freeFailures: free, baseDelaySeconds: baseDelay, maxDelaySeconds: maxDelay },
       windowMs: FAILURE_WINDOW_MS,
-    };
+    });
+    this.#accountRule = rule(freeFailures);
+    this.#addressRule = rule(freeFailuresPerAddress);
     this.#log = deps.log;
     this.#sessions = new TtlCache({
       ttlMs: deps.policy.cacheTtlMs,
@@ -449,20 +455,22 @@ export class IdentityService {
 
   /**
    * Counts an attempt before `check` runs, so attempts sent together cannot all pass a look at
-   * the count: the store refuses with `too_many_attempts` once the policy allows no more. A
-   * check that yields a value is a success: the account's count is cleared and the address gets
-   * its attempt back. A failure stays counted; so does an attempt whose check threw, except when
-   * the hub was too busy to check it at all (`sign_in_busy`).
+   * the count: the store refuses with `too_many_attempts` once either key's rule allows no more
+   * (`freeFailures` for the account, `freeFailuresPerAddress` for the address). A check that
+   * yields a value is a success: the account's count is cleared and the address gets its attempt
+   * back. A failure stays counted; so does an attempt whose check threw, except when the hub was
+   * too busy to check it at all (`sign_in_busy`).
    */
   async #attempt<T>(keys: AttemptKeys, check: () => Promise<T | undefined>): Promise<T | undefined> {
-    const all = keys.address === undefined ? [keys.account] : [keys.account, keys.address];
-    await this.#store.throttle.reserve(all, this.#clock.now(), this.#throttleRule);
+    const all: ThrottleKey[] = [{ key: keys.account, rule: this.#accountRule }];
+    if (keys.address !== undefined) all.push({ key: keys.address, rule: this.#addressRule });
+    await this.#store.throttle.reserve(all, this.#clock.now());
     let result: T | undefined;
     try {
       result = await check();
     } catch (error) {
       if (isSlipwayError(error) && error.code === "sign_in_busy") {
-        for (const key of all) await this.#store.throttle.release(key);
+        for (const { key } of all) await this.#store.throttle.release(key);
       }
       throw error;
     }

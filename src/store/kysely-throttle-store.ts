@@ -1,9 +1,9 @@
 import type { ExpressionBuilder } from "kysely";
 import { SlipwayError } from "../domain/errors.js";
 import { delaySteps, retryAfter } from "../domain/throttle-policy.js";
-import type { ThrottleRule, ThrottleStore } from "../ports/store.js";
+import type { ThrottleKey, ThrottleRule, ThrottleStore } from "../ports/store.js";
 import { decodeTime } from "./column-decoders.js";
-import type { Database } from "./database.js";
+import type { Database, TimeValue } from "./database.js";
 import type { StoreContext } from "./store-context.js";
 
 export class KyselyThrottleStore implements ThrottleStore {
@@ -27,30 +27,16 @@ export class KyselyThrottleStore implements ThrottleStore {
     );
   }
 
-  async reserve(keys: readonly string[], at: Date, rule: ThrottleRule): Promise<void> {
-    const time = (value: Date) => this.#ctx.dialect.time(value);
-    const stale = time(new Date(at.getTime() - rule.windowMs));
-    const steps = delaySteps(rule.policy);
-    const firstDelayed = steps[0]?.failures ?? 1;
-    // The policy as a condition on the row as it is when the upsert runs (not as it was read):
-    // on PostgreSQL a concurrent upsert of the same key waits for this one and then re-evaluates
-    // it against the new count, so the free attempts go to exactly that many callers.
-    const mayTry = (eb: ExpressionBuilder<Database, "throttle">) =>
-      eb.or([
-        eb("throttle.last_failure_at", "<", stale),
-        eb("throttle.failures", "<", firstDelayed),
-        ...steps.map((step, i) =>
-          eb.and([
-            eb("throttle.failures", i === steps.length - 1 ? ">=" : "=", step.failures),
-            eb("throttle.last_failure_at", "<=", time(new Date(at.getTime() - step.delaySeconds * 1000))),
-          ]),
-        ),
-      ]);
+  async reserve(keys: readonly ThrottleKey[], at: Date): Promise<void> {
     // Keys in one order everywhere, so two transactions never wait for each other's rows.
-    const ordered = [...new Set(keys)].sort();
+    const ordered = [...keys].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const twice = ordered.find((entry, i) => i > 0 && ordered[i - 1]?.key === entry.key);
+    if (twice) throw new RangeError(`Throttle key ${twice.key} named twice in one reservation.`);
+    const time = (value: Date) => this.#ctx.dialect.time(value);
     // A refusal throws inside the transaction, which takes back the keys already counted.
     await this.#ctx.db.transaction().execute(async (trx) => {
-      for (const key of ordered) {
+      for (const { key, rule } of ordered) {
+        const stale = time(new Date(at.getTime() - rule.windowMs));
         const counted = await trx
           .insertInto("throttle")
           .values({ key, failures: 1, last_failure_at: time(at) })
@@ -66,7 +52,7 @@ export class KyselyThrottleStore implements ThrottleStore {
                   .end(),
                 last_failure_at: eb.ref("excluded.last_failure_at"),
               }))
-              .where(mayTry),
+              .where((eb) => this.#mayTry(eb, rule, at, stale)),
           )
           .returning("failures")
           .executeTakeFirst();
@@ -83,6 +69,27 @@ export class KyselyThrottleStore implements ThrottleStore {
         });
       }
     });
+  }
+
+  /**
+   * A key's rule as a condition on its row as it is when the upsert runs (not as it was read): on
+   * PostgreSQL a concurrent upsert of the same key waits for this one and then re-evaluates it
+   * against the new count, so the free attempts go to exactly that many callers.
+   */
+  #mayTry(eb: ExpressionBuilder<Database, "throttle">, rule: ThrottleRule, at: Date, stale: TimeValue) {
+    const time = (value: Date) => this.#ctx.dialect.time(value);
+    const steps = delaySteps(rule.policy);
+    const firstDelayed = steps[0]?.failures ?? 1;
+    return eb.or([
+      eb("throttle.last_failure_at", "<", stale),
+      eb("throttle.failures", "<", firstDelayed),
+      ...steps.map((step, i) =>
+        eb.and([
+          eb("throttle.failures", i === steps.length - 1 ? ">=" : "=", step.failures),
+          eb("throttle.last_failure_at", "<=", time(new Date(at.getTime() - step.delaySeconds * 1000))),
+        ]),
+      ),
+    ]);
   }
 
   async release(key: string): Promise<void> {

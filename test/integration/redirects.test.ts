@@ -7,6 +7,13 @@ import { removeDir, startTestHub, type TestHub } from "../support/test-hub.js";
 
 const STEP = 30_000;
 
+/**
+ * Password steps sent at once. They are all alice's, and each is reserved under her user name
+ * before it is checked, so more at once than the name's allowance would be answered 429: this
+ * suite is about redirects, not throttling (sign-in.test.ts is).
+ */
+const PASSWORDS_AT_ONCE = 5;
+
 /** The open-redirect table of threats §5a.1, with the JupyterHub regressions and their neighbours. */
 function hostileNexts(host: string): string[] {
   return [
@@ -93,14 +100,15 @@ describe("open redirects through next= (threats §5a.1)", () => {
 
   /**
    * Password then TOTP, with `next` sent as is in both forms; returns both Locations per value.
-   * The password steps (scrypt) run side by side; each code needs a step of its own, so the
-   * second steps run one by one, in batches short enough for a pending sign-in to stay valid.
+   * The password steps (scrypt) run side by side, in batches no larger than alice's allowance;
+   * each code needs a step of its own, so the second steps run one by one, after each batch, so a
+   * pending sign-in stays valid.
    */
   const signInWithNext = async (nexts: readonly string[]): Promise<[string | null, string | null][]> => {
     const out: [string | null, string | null][] = [];
-    for (let start = 0; start < nexts.length; start += 10) {
+    for (let start = 0; start < nexts.length; start += PASSWORDS_AT_ONCE) {
       const pending = await Promise.all(
-        nexts.slice(start, start + 10).map(async (next) => {
+        nexts.slice(start, start + PASSWORDS_AT_ONCE).map(async (next) => {
           const client = new HubClient(hub.url);
           const login = await client.page("/hub/login");
           const password = await client.postForm("/hub/login", {
@@ -129,7 +137,10 @@ describe("open redirects through next= (threats §5a.1)", () => {
   };
 
   before(async () => {
-    hub = await startTestHub({}, { name: "redirects", clock });
+    hub = await startTestHub(
+      { auth: { throttle: { freeFailures: PASSWORDS_AT_ONCE } } },
+      { name: "redirects", clock },
+    );
     const admin = await firstAdmin(hub);
     alice = await addUser(hub, admin.client, "alice");
     // Enrolment used codes of the real time, which may be a step ahead of this clock: start past them.
