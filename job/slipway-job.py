@@ -4,10 +4,11 @@
     python3 slipway-job.py <job dir>
 
 It reads <job dir>/job.json (0600, in a 0700 directory owned by the user; written by
-slipway-helper before sbatch), deletes it, starts stock Jupyter with --config=<file> on port 0,
-learns the port the kernel gave it from /proc, reports only {"port": N} once to the hub with
-the one-time credential, then waits for Jupyter and exits with its code. The token and the
-credential never appear in argv, the environment or the log.
+slipway-helper before sbatch), deletes it, starts stock Jupyter with --config=<file> on port 0
+over TLS with the launch's own key, learns the port the kernel gave it from /proc, reports only
+{"port": N} once to the hub with the one-time credential, then waits for Jupyter and exits with
+its code. When Jupyter has exited it deletes the config (the token) and the key. The token, the
+credential and the key never appear in argv, the environment or the log.
 """
 import json
 import os
@@ -63,6 +64,25 @@ def listening_ports(pid):
     return ports
 
 
+def identity(path):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def remove_own(path, ident):
+    """Deletes path if it is still the file this job started with. The helper replaces these files
+    (by rename) when the same server is submitted again, possibly while this job still winds down;
+    the newer job's files are its own."""
+    if ident is not None and identity(path) == ident:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
 def report_port(job, port):
     body = json.dumps({"port": port}).encode()
     url = job["callbackUrl"].rstrip("/") + "/hub/api/batch/servers/%d/port" % job["serverId"]
@@ -100,6 +120,17 @@ def main():
         job = json.load(f)
     # The credential is good for one report only; nothing else needs the file.
     os.unlink(job_file)
+    # The token and the TLS key are of use only while this job's Jupyter runs; until then the key
+    # stays on disk, because tornado reads it again for every connection it accepts.
+    secrets = [(path, identity(path)) for path in (job["config"], job.get("keyFile")) if path]
+    try:
+        return run(job)
+    finally:
+        for path, ident in secrets:
+            remove_own(path, ident)
+
+
+def run(job):
     env = dict(os.environ)
     env["JUPYTER_RUNTIME_DIR"] = job["runtimeDir"]
     child = subprocess.Popen(list(job["command"]) + ["--config=" + job["config"]], env=env)
@@ -136,10 +167,6 @@ def main():
             json.dump({"code": exit_code, "at": int(time.time())}, f)
     except OSError as err:
         log("could not write the exit record: %s" % err)
-    try:
-        os.unlink(job["config"])
-    except OSError:
-        pass
     log("Jupyter exited with code %d" % exit_code)
     return exit_code
 

@@ -4,6 +4,7 @@ import { SlurmLauncher } from "../launchers/slurm-launcher.js";
 import type { Clock } from "../ports/clock.js";
 import type { Launcher } from "../ports/launcher.js";
 import type { ProcessRunner } from "../ports/process-runner.js";
+import type { TargetProbe } from "../ports/target-probe.js";
 import { JobStatusBatcher } from "../schedulers/slurm/job-status-batcher.js";
 import { SlurmClient, type SchedulerMetrics } from "../schedulers/slurm/slurm-client.js";
 import { SlurmPartitionAccess } from "../schedulers/slurm/slurm-partition-access.js";
@@ -31,6 +32,8 @@ export interface SlurmTargetDeps {
   readonly origin: () => string;
   readonly callbackKey: Buffer;
   readonly metrics: SchedulerMetrics;
+  /** Readiness checks over the proxy's own channels (TLS pinned to each launch's certificate). */
+  readonly probe: TargetProbe;
 }
 
 export interface SlurmTarget {
@@ -90,6 +93,7 @@ export function slurmTarget(deps: SlurmTargetDeps): SlurmTarget {
     queueLimit: (partition) => target.partitions[partition]?.queueLimit ?? 3600,
     localFallback: target.localFallback,
     metrics,
+    probe: deps.probe,
     clock,
   });
   return {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { makeLaunchCertificate } from "../launchers/launch-certificate.js";
 import { slurmJobSchema, slurmSubmitRequestSchema } from "./protocol.js";
 import { BATCH_SCRIPT_TEMPLATE, renderBatchScript, type BatchScriptValues } from "./slurm-batch-script.js";
 
@@ -18,6 +19,9 @@ const values: BatchScriptValues = {
   jobDir: "/home/alice/.slipway/jobs/abcd1234-7",
 };
 
+const tls = await makeLaunchCertificate({ now: new Date(), seconds: 3600 });
+const otherTls = await makeLaunchCertificate({ now: new Date(), seconds: 3600 });
+
 const request = {
   hub: "abcd1234",
   serverId: 7,
@@ -25,6 +29,7 @@ const request = {
   baseUrl: "/user/alice/",
   token: "t".repeat(43),
   credential: "c".repeat(43),
+  tls,
   callbackUrl: "http://127.0.0.1:8000",
   command: ["/usr/bin/jupyter", "lab"],
   workDir: "~",
@@ -108,5 +113,29 @@ describe("the batch-script template", () => {
     for (const bad of hostile) {
       assert.ok(!slurmSubmitRequestSchema.safeParse({ ...request, python: `/usr/bin/${bad}` }).success, bad);
     }
+  });
+
+  it("refuses TLS material other than one PEM key and its own certificate, and never repeats the key", () => {
+    const body = (pem: string) => pem.split("\n")[1] ?? "";
+    const cases: Record<string, unknown> = {
+      "another launch's key": { ...tls, key: otherTls.key },
+      "another launch's certificate": { ...tls, certificate: otherTls.certificate },
+      "text before the key": { ...tls, key: `junk\n${tls.key}` },
+      "a second certificate after the first": { ...tls, certificate: tls.certificate + otherTls.certificate },
+      "a key in another armour": { ...tls, key: tls.key.replaceAll("PRIVATE KEY", "EC PRIVATE KEY") },
+      "armour around no certificate": {
+        ...tls,
+        certificate: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+      },
+      "an extra key": { ...tls, ca: tls.certificate },
+      "no certificate": { key: tls.key },
+      "no key": { certificate: tls.certificate },
+    };
+    for (const [what, bad] of Object.entries(cases)) {
+      const parsed = slurmSubmitRequestSchema.safeParse({ ...request, tls: bad });
+      assert.ok(!parsed.success, what);
+      assert.ok(!parsed.error.message.includes(body(tls.key)), `the refusal of ${what} shows the key`);
+    }
+    assert.ok(!slurmSubmitRequestSchema.safeParse({ ...request, tls: undefined }).success, "no tls at all");
   });
 });

@@ -27,7 +27,10 @@ export async function slurmCancel(req: SlurmCancelRequest, ctx: HelperContext): 
   return { cancelled: true };
 }
 
-/** The last lines of the job's output (token redacted), and the agent's exit code if it wrote one. */
+/**
+ * The last lines of the job's output (token redacted), the agent's exit code if it wrote one, and
+ * the job's certificate (public) if it is there.
+ */
 export async function slurmLogTail(
   req: SlurmLogTailRequest,
   ctx: HelperContext,
@@ -36,5 +39,10 @@ export async function slurmLogTail(
   if (!(await dir.exists())) return { text: "" };
   const text = await readLogTail(dir.logPath, req.lines, await dir.readToken());
   const exitCode = await dir.readExitCode();
-  return exitCode === undefined ? { text } : { text, exitCode };
+  const certificate = await dir.readCertificate();
+  return {
+    text,
+    ...(exitCode === undefined ? {} : { exitCode }),
+    ...(certificate === undefined ? {} : { certificate }),
+  };
 }

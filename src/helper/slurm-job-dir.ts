@@ -2,12 +2,15 @@ import { chmod, lstat, mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { HelperFailure } from "./helper-failure.js";
+import { certificatePem } from "./protocol.js";
 import { writeFileAtomic } from "./server-dir.js";
 
 /**
  * `~/.slipway/jobs/<hub>-<serverId>/` (0700): the files of a server's batch job. `job.json`
  * (0600) holds the callback credential and is deleted by the agent once read;
- * `jupyter_config.json` (0600) holds the token; `job.log` is Slurm's output of the job;
+ * `jupyter_config.json` (0600) holds the token and `server.key` (0600) the launch's TLS key,
+ * both deleted by the agent when Jupyter exits; `server.crt` is the launch's certificate
+ * (public, kept so a restarted hub can pin it again); `job.log` is Slurm's output of the job;
  * `exit.json` is the agent's own exit record, for clusters without accounting.
  */
 export class SlurmJobDir {
@@ -15,6 +18,8 @@ export class SlurmJobDir {
   readonly dir: string;
   readonly jobFile: string;
   readonly configPath: string;
+  readonly keyPath: string;
+  readonly certificatePath: string;
   readonly logPath: string;
   readonly exitPath: string;
   readonly runtimeDir: string;
@@ -29,6 +34,8 @@ export class SlurmJobDir {
     this.dir = join(this.base, "jobs", `${hub}-${serverId}`);
     this.jobFile = join(this.dir, "job.json");
     this.configPath = join(this.dir, "jupyter_config.json");
+    this.keyPath = join(this.dir, "server.key");
+    this.certificatePath = join(this.dir, "server.crt");
     this.logPath = join(this.dir, "job.log");
     this.exitPath = join(this.dir, "exit.json");
     this.runtimeDir = join(this.dir, "runtime");
@@ -69,6 +76,22 @@ export class SlurmJobDir {
     return writeFileAtomic(path, JSON.stringify(data, null, 2) + "\n", 0o600);
   }
 
+  /** The launch's key and certificate; each replaces the previous submission's in one step. */
+  async writeTls(tls: { readonly key: string; readonly certificate: string }): Promise<void> {
+    await writeFileAtomic(this.keyPath, tls.key, 0o600);
+    await writeFileAtomic(this.certificatePath, tls.certificate, 0o600);
+  }
+
+  /** The last submission's certificate, if it is there and still reads as one. */
+  async readCertificate(): Promise<string | undefined> {
+    try {
+      const parsed = certificatePem.safeParse(await readFile(this.certificatePath, "utf8"));
+      return parsed.success ? parsed.data : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   async readExitCode(): Promise<number | undefined> {
     try {
       const parsed = z.object({ code: z.int() }).safeParse(JSON.parse(await readFile(this.exitPath, "utf8")));
@@ -93,6 +116,8 @@ export class SlurmJobDir {
   async removeSecrets(): Promise<void> {
     await rm(this.jobFile, { force: true });
     await rm(this.configPath, { force: true });
+    await rm(this.keyPath, { force: true });
+    await rm(this.certificatePath, { force: true });
     await rm(this.runtimeDir, { recursive: true, force: true });
   }
 }

@@ -11,23 +11,24 @@ import { expandWorkDir } from "./start-server.js";
 const SBATCH_TIMEOUT_MS = 30_000;
 
 /**
- * Submits a server's batch job as the signed-in user: writes the secrets into 0600 files in the
- * job's 0700 directory, renders the fixed template, and runs `sbatch --parsable` with the script
+ * Submits a server's batch job as the signed-in user: writes the secrets (token, callback
+ * credential, TLS key) into 0600 files in the job's 0700 directory, renders the fixed template, and runs `sbatch --parsable` with the script
  * on stdin (scheduler-interfaces.md §4.1; slurm-single-node.md §3.1, §4).
  */
 export async function slurmSubmit(req: SlurmSubmitRequest, ctx: HelperContext): Promise<SlurmSubmitResult> {
   const dir = new SlurmJobDir(ctx.user.home, req.hub, req.serverId, ctx.user.uid);
   await dir.prepare();
   const workDir = expandWorkDir(req.workDir, ctx.user.home);
+  // The hub reaches the server on the node Slurm names (BatchHost), on every interface, so a
+  // port alone proves nothing: the server speaks TLS with this launch's key, which the hub pins
+  // (invariant 9), and the token still guards every request (threats §5a.17).
   const config = jupyterConfig({
     token: req.token,
     baseUrl: req.baseUrl,
     rootDir: workDir,
+    listen: { tls: { certfile: dir.certificatePath, keyfile: dir.keyPath } },
     allowRoot: ctx.user.uid === 0,
   });
-  // The hub reaches the server on the node Slurm names (BatchHost), so it listens on every
-  // interface; the token still guards every request (threats §5a.17).
-  for (const section of Object.values(config)) section["ip"] = "0.0.0.0";
   let script;
   try {
     script = renderBatchScript({
@@ -43,6 +44,7 @@ export async function slurmSubmit(req: SlurmSubmitRequest, ctx: HelperContext): 
   } catch (err) {
     throw new HelperFailure("bad_request", err instanceof Error ? err.message : String(err));
   }
+  await dir.writeTls(req.tls);
   await dir.write(dir.configPath, config);
   await dir.write(dir.jobFile, {
     serverId: req.serverId,
@@ -51,6 +53,7 @@ export async function slurmSubmit(req: SlurmSubmitRequest, ctx: HelperContext): 
     credential: req.credential,
     command: req.command,
     config: dir.configPath,
+    keyFile: dir.keyPath,
     runtimeDir: dir.runtimeDir,
     exitFile: dir.exitPath,
   });

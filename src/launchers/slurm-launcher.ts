@@ -1,15 +1,18 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import { SlipwayError } from "../domain/errors.js";
-import type { JsonObject, ServerTarget } from "../domain/types.js";
+import type { JsonObject, TlsTarget } from "../domain/types.js";
 import {
+  certificatePem,
   slurmCancelResultSchema,
   slurmLogTailResultSchema,
   slurmSubmitResultSchema,
   type SlurmJob,
+  type SlurmLogTailResult,
 } from "../helper/protocol.js";
 import { systemClock, type Clock } from "../ports/clock.js";
 import type { LaunchContext, LaunchResult, LaunchSpec, Launcher, PollResult } from "../ports/launcher.js";
+import type { TargetProbe } from "../ports/target-probe.js";
 import type { JobLookup, JobStatusBatcher } from "../schedulers/slurm/job-status-batcher.js";
 import type { SchedulerMetrics, SlurmClient } from "../schedulers/slurm/slurm-client.js";
 import {
@@ -23,8 +26,8 @@ import {
   type JobEnding,
 } from "../schedulers/slurm/slurm-job-state.js";
 import type { QueuedJob } from "../schedulers/slurm/slurm-parsers.js";
+import { makeLaunchCertificate } from "./launch-certificate.js";
 import type { SlurmHelperClient } from "./slurm-helper-client.js";
-import { httpStatus } from "./http-status.js";
 
 export interface SlurmLauncherOptions {
   readonly cluster: string;
@@ -46,6 +49,8 @@ export interface SlurmLauncherOptions {
   /** A local target offered when the queue limit is reached, or undefined. */
   readonly localFallback: string | undefined;
   readonly metrics: SchedulerMetrics;
+  /** Asks a server for a status over the channel the proxy uses (TLS pinned to the launch's certificate). */
+  readonly probe: TargetProbe;
   readonly clock?: Clock;
 }
 
@@ -63,6 +68,11 @@ const stateSchema = z.object({
   partition: z.string(),
   submittedAt: z.int(),
   port: z.int().min(1).max(65535).optional(),
+  /**
+   * The launch's certificate (public; its key is only in the job's directory): the one peer the
+   * hub accepts on `BatchHost:port`. Absent in states stored before servers spoke TLS.
+   */
+  certificate: certificatePem.optional(),
   /** When Slurm ends the running job (its time limit), epoch seconds; absent when unlimited. */
   endsAt: z.int().positive().optional(),
 });
@@ -76,8 +86,16 @@ function toJson(s: SlurmState): JsonObject {
     submittedAt: s.submittedAt,
   };
   if (s.port !== undefined) out["port"] = s.port;
+  if (s.certificate !== undefined) out["certificate"] = s.certificate;
   if (s.endsAt !== undefined) out["endsAt"] = s.endsAt;
   return out;
+}
+
+/** Where the proxy reaches the job's server; none without the launch's certificate. */
+function targetOf(state: SlurmState, host: string, port: number): TlsTarget | undefined {
+  return state.certificate === undefined
+    ? undefined
+    : { kind: "tls", host, port, certificate: state.certificate };
 }
 
 /** When Slurm will end a running job: squeue's end time (start + limit), else now + time left. */
@@ -89,6 +107,11 @@ function endOf(job: QueuedJob, now: number): number | undefined {
 const PROBE_TIMEOUT_MS = 5_000;
 const FAILURE_LOG_LINES = 40;
 
+/** What a server of an earlier version, which listened without TLS, gets: stopped, never routed. */
+const WITHOUT_TLS_REASON =
+  "This server's job was started by an earlier version of Slipway and listened without TLS, so " +
+  "the hub cannot tell it from another account's process on its port; it was stopped; start it again.";
+
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -96,7 +119,9 @@ function message(err: unknown): string {
 /**
  * Runs Jupyter servers as Slurm batch jobs, submitted and cancelled as the user through
  * slipway-helper, followed through one batched squeue per cluster per tick (JobStatusBatcher).
- * The job's agent reports only its port; the host is Slurm's BatchHost.
+ * The job's agent reports only its port; the host is Slurm's BatchHost. Any account on the
+ * cluster can bind that port once the server exits, so the server speaks TLS with a key made for
+ * this launch, and the hub accepts only the launch's certificate there (invariant 9).
  */
 export class SlurmLauncher implements Launcher {
   readonly kind = "slurm";
@@ -135,6 +160,16 @@ export class SlurmLauncher implements Launcher {
       minutes: o.runtime,
     };
     ctx.progress(`Submitting a job to ${o.partition}`, 10);
+    let tls;
+    try {
+      // Valid while the job may wait in the queue and then run for its whole time limit.
+      tls = await makeLaunchCertificate({
+        now: this.clock.now(),
+        seconds: this.options.queueLimit(o.partition) + o.runtime * 60,
+      });
+    } catch (err) {
+      throw new SlipwayError("launch_failed", `Could not make the server's TLS key: ${message(err)}`);
+    }
     let submitted;
     try {
       submitted = await this.options.helper.call(
@@ -147,6 +182,7 @@ export class SlurmLauncher implements Launcher {
           baseUrl: spec.baseUrl,
           token: spec.token,
           credential: this.credentialFor(spec.serverId, spec.attemptId),
+          tls,
           callbackUrl: this.options.callbackUrl(),
           command: [...this.options.command],
           workDir: this.options.workDir,
@@ -166,6 +202,7 @@ export class SlurmLauncher implements Launcher {
       serverId: spec.serverId,
       partition: o.partition,
       submittedAt: Math.floor(this.clock.now().getTime() / 1000),
+      certificate: tls.certificate,
     };
     await ctx.phase?.("queued", `Submitted as Slurm job ${state.jobId} to ${o.partition}`);
     await ctx.persist(toJson(state));
@@ -235,7 +272,10 @@ export class SlurmLauncher implements Launcher {
     }
   }
 
-  /** The hub checks that the server answers before it routes to it (threats §5a.16). */
+  /**
+   * The hub checks that the server answers before it routes to it (threats §5a.16), over TLS
+   * pinned to the launch's certificate: whatever else listens on the port gets no request.
+   */
   private async answers(
     spec: LaunchSpec,
     state: SlurmState,
@@ -243,9 +283,15 @@ export class SlurmLauncher implements Launcher {
     port: number | undefined,
   ): Promise<LaunchResult | undefined> {
     if (host === undefined || port === undefined) return undefined;
-    const status = await httpStatus(host, port, `${spec.baseUrl}api/status`, spec.token, PROBE_TIMEOUT_MS);
+    const target = targetOf(state, host, port);
+    if (target === undefined) return undefined;
+    const status = await this.options.probe(
+      target,
+      `${spec.baseUrl}api/status`,
+      spec.token,
+      PROBE_TIMEOUT_MS,
+    );
     if (status !== 200) return undefined;
-    const target: ServerTarget = { host, port };
     return { state: toJson({ ...state, port }), target };
   }
 
@@ -280,14 +326,7 @@ export class SlurmLauncher implements Launcher {
 
   private async exitCode(userName: string, state: SlurmState): Promise<number | undefined> {
     try {
-      const r = await this.options.helper.call(
-        userName,
-        "slurm-log-tail",
-        { hub: this.options.hubId, serverId: state.serverId, lines: 1 },
-        slurmLogTailResultSchema,
-        30_000,
-      );
-      return r.exitCode;
+      return (await this.readJobDir(userName, state.serverId, 1)).exitCode;
     } catch {
       return undefined;
     }
@@ -313,11 +352,14 @@ export class SlurmLauncher implements Launcher {
       if (host === null || state.port === undefined) {
         return { status: "pending", detail: describeRunning(lookup.job) };
       }
+      const target = targetOf(state, host, state.port);
+      if (target === undefined)
+        return { status: "gone", reason: WITHOUT_TLS_REASON, failed: false, cancel: true };
       // The time limit can change while the job runs (`scontrol update TimeLimit=`).
       const endsAt = endOf(lookup.job, now);
       return {
         status: "running",
-        target: { host, port: state.port },
+        target,
         ...(endsAt !== state.endsAt ? { state: toJson({ ...state, endsAt }) } : {}),
       };
     }
@@ -334,11 +376,20 @@ export class SlurmLauncher implements Launcher {
     }
     const job = jobs.find((j) => j.comment === `slipway-attempt:${attemptId}`);
     if (!job) return undefined;
+    // The hub stopped before it stored the certificate it made for this launch; the helper wrote
+    // it next to the key before sbatch, and no other submission of this server has run since.
+    let certificate;
+    try {
+      certificate = (await this.readJobDir(userName, serverId, 1)).certificate;
+    } catch (err) {
+      throw new SlipwayError("internal", `Could not read the job's certificate: ${message(err)}`);
+    }
     return toJson({
       jobId: job.jobId,
       serverId,
       partition: job.partition,
       submittedAt: job.submit ?? Math.floor(this.clock.now().getTime() / 1000),
+      certificate,
     });
   }
 
@@ -362,13 +413,17 @@ export class SlurmLauncher implements Launcher {
     const parsed = stateSchema.safeParse(raw);
     if (!parsed.success) return "";
     const capped = Math.max(1, Math.min(10_000, Math.floor(lines)));
-    const r = await this.options.helper.call(
+    return (await this.readJobDir(userName, parsed.data.serverId, capped)).text;
+  }
+
+  /** What the job left in its directory: the log's last lines, the exit record, the certificate. */
+  private readJobDir(userName: string, serverId: number, lines: number): Promise<SlurmLogTailResult> {
+    return this.options.helper.call(
       userName,
       "slurm-log-tail",
-      { hub: this.options.hubId, serverId: parsed.data.serverId, lines: capped },
+      { hub: this.options.hubId, serverId, lines },
       slurmLogTailResultSchema,
       30_000,
     );
-    return r.text;
   }
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { addUser, apiToken, firstAdmin } from "../support/accounts.js";
@@ -10,8 +10,11 @@ import {
   hubIdOf,
   hubJobs,
   isLive,
+  jobProcesses,
+  serverModelOf,
   slurmHubConfig,
   slurmSkipReason,
+  until,
 } from "../support/slurm-cluster.js";
 import { startServer } from "../support/start-server.js";
 import { rememberSecret, removeDir, startTestHub, type TestHub } from "../support/test-hub.js";
@@ -42,6 +45,8 @@ describe(SUITE, { skip: skip ?? false, timeout: 240_000 }, () => {
   let jobId = "";
   let serverToken = "";
   let credential = "";
+  /** The base64 body of the launch's TLS key (its PEM armour is no secret). */
+  let tlsKey = "";
   let jobDir = "";
 
   before(async () => {
@@ -70,8 +75,14 @@ describe(SUITE, { skip: skip ?? false, timeout: 240_000 }, () => {
     credential = createHmac("sha256", key)
       .update(`slurm-callback:${serverId}:${attemptId}`)
       .digest("base64url");
+    tlsKey = readFileSync(join(jobDir, "server.key"), "utf8")
+      .split("\n")
+      .filter((line) => line !== "" && !line.startsWith("-----"))
+      .join("");
+    assert.ok(tlsKey.length > 100, "the launch's key is in alice's job directory");
     rememberSecret(serverToken);
     rememberSecret(credential);
+    for (const line of tlsKey.match(/.{1,64}/g) ?? []) rememberSecret(line);
     // The recomputed credential is the real one: the hub refuses it now only as already used.
     const reuse = await fetch(`${hub.url}/hub/api/batch/servers/${serverId}/port`, {
       method: "POST",
@@ -92,6 +103,11 @@ describe(SUITE, { skip: skip ?? false, timeout: 240_000 }, () => {
   const noSecret = (what: string, text: string) => {
     assert.ok(!text.includes(serverToken), `${what} shows alice's server token`);
     assert.ok(!text.includes(credential), `${what} shows alice's callback credential`);
+    // Any 32 characters of the key, wherever a line break fell in the text.
+    const flat = text.replace(/\s/g, "");
+    for (let at = 0; at + 32 <= tlsKey.length; at += 32) {
+      assert.ok(!flat.includes(tlsKey.slice(at, at + 32)), `${what} shows alice's TLS key`);
+    }
   };
 
   it("scontrol show job and squeue -o %all show bob alice's job but no secret", () => {
@@ -111,6 +127,26 @@ describe(SUITE, { skip: skip ?? false, timeout: 240_000 }, () => {
     noSecret("/proc/*/environ", environ);
   });
 
+  it("keeps the launch's TLS key in a 0600 file of alice's, in a 0700 directory of hers", () => {
+    const aliceUid = Number.parseInt(execFileSync("id", ["-u", "alice"], { encoding: "utf8" }), 10);
+    const dir = statSync(jobDir);
+    assert.equal(dir.uid, aliceUid);
+    assert.equal(dir.mode & 0o777, 0o700);
+    const key = statSync(join(jobDir, "server.key"));
+    assert.equal(key.uid, aliceUid);
+    assert.equal(key.mode & 0o777, 0o600);
+    assert.equal(statSync(join(jobDir, "server.crt")).uid, aliceUid);
+  });
+
+  it("the job's processes carry no secret in their environment or arguments", () => {
+    const { agent, jupyter } = jobProcesses(jobDir);
+    for (const pid of [agent, jupyter]) {
+      // Read as root: the job's own view, which bob cannot even open.
+      noSecret(`the environment of job process ${pid}`, readFileSync(`/proc/${pid}/environ`, "latin1"));
+      noSecret(`the arguments of job process ${pid}`, readFileSync(`/proc/${pid}/cmdline`, "latin1"));
+    }
+  });
+
   it("alice's job files are closed to bob, and the batch script holds no secret", () => {
     const files = asBob(["sh", "-c", `cat ${jobDir}/* ${jobDir}/*/* 2>&1; ls -la ${jobDir} 2>&1; true`]);
     assert.match(files, /Permission denied/);
@@ -118,5 +154,24 @@ describe(SUITE, { skip: skip ?? false, timeout: 240_000 }, () => {
     const script = execFileSync("scontrol", ["write", "batch_script", jobId, "-"], { encoding: "utf8" });
     assert.match(script, /slipway-job\.py/);
     noSecret("the batch script", script);
+  });
+
+  it("deletes the key and the token's config when the job ends, and keeps only the public certificate", async () => {
+    const stopped = await tokenFetch(hub.url, token, "DELETE", "/hub/api/users/alice/servers/private");
+    assert.ok(stopped.status < 300, await stopped.text());
+    await until(
+      async () => (await serverModelOf(hub.url, token, "alice", "private")).slipway.state === "stopped",
+      60_000,
+      "the server is stopped",
+    );
+    // The agent deletes them once Jupyter has exited, after scancel's SIGTERM; nothing to await.
+    await until(
+      () => !hubJobs(hub.dataDir).some((j) => j.jobId === jobId && isLive(j)),
+      60_000,
+      "the job has left the node",
+    );
+    assert.ok(!existsSync(join(jobDir, "server.key")), "the key outlived the job");
+    assert.ok(!existsSync(join(jobDir, "jupyter_config.json")), "the token's config outlived the job");
+    assert.ok(existsSync(join(jobDir, "server.crt")));
   });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { ConfigInput } from "../../src/config/schema.js";
@@ -202,4 +202,57 @@ export async function serverModelOf(
   const body: unknown = await res.json();
   if (!isServerModel(body)) throw new Error(`not a server model: ${JSON.stringify(body)}`);
   return body;
+}
+
+/** `~/.slipway/jobs/<hub id>-<server id>/` of a job of `user`'s (the test users' homes are /home/<name>). */
+export function jobDirOf(dataDir: string, user: string, job: SlurmJobRow): string {
+  const serverId = job.name.split("-").at(-1) ?? "";
+  return join("/home", user, ".slipway/jobs", `${hubIdOf(dataDir)}-${serverId}`);
+}
+
+/** The port the job's agent reported to the hub, from the job's log (read as root). */
+export function reportedPort(jobDir: string): number {
+  const match = /reported port (\d+) to the hub/.exec(readFileSync(join(jobDir, "job.log"), "utf8"));
+  if (!match?.[1]) throw new Error(`the agent in ${jobDir} reported no port`);
+  return Number.parseInt(match[1], 10);
+}
+
+function commandLine(pid: string): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+  } catch {
+    return [];
+  }
+}
+
+/** The parent of a process, field 4 of /proc/<pid>/stat (after the command in parentheses). */
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number.parseInt(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1] ?? "", 10);
+}
+
+/**
+ * The processes of a server's job, found as root through /proc: Jupyter, known by its
+ * `--config=` in the job's directory, and the job agent it runs under.
+ */
+export function jobProcesses(jobDir: string): { readonly agent: number; readonly jupyter: number } {
+  const config = `--config=${join(jobDir, "jupyter_config.json")}`;
+  const pid = readdirSync("/proc").find((p) => /^\d+$/.test(p) && commandLine(p).includes(config));
+  if (pid === undefined) throw new Error(`no Jupyter runs with ${config}`);
+  const jupyter = Number.parseInt(pid, 10);
+  const agent = parentOf(jupyter);
+  if (!commandLine(String(agent)).some((arg) => arg.endsWith("slipway-job.py"))) {
+    throw new Error(`Jupyter ${jupyter} does not run under the job agent`);
+  }
+  return { agent, jupyter };
+}
+
+/** Whether a process has ended: gone, or a zombie (its sockets are closed either way). */
+export function hasEnded(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    return true;
+  }
 }
