@@ -12,6 +12,7 @@ credential and the key never appear in argv, the environment or the log.
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -123,11 +124,15 @@ def main():
     # The token and the TLS key are of use only while this job's Jupyter runs; until then the key
     # stays on disk, because tornado reads it again for every connection it accepts.
     secrets = [(path, identity(path)) for path in (job["config"], job.get("keyFile")) if path]
+    # Jupyter's runtime files hold the token too; a Jupyter that was killed leaves them behind.
+    runtime = (job["runtimeDir"], identity(job["runtimeDir"]))
     try:
         return run(job)
     finally:
         for path, ident in secrets:
             remove_own(path, ident)
+        if runtime[1] is not None and identity(runtime[0]) == runtime[1]:
+            shutil.rmtree(runtime[0], ignore_errors=True)
 
 
 def run(job):
