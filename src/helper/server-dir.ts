@@ -3,6 +3,7 @@ import { chmod, lstat, mkdir, mkdtemp, open, readFile, rename, rm, unlink } from
 import { join } from "node:path";
 import { z } from "zod";
 import { HelperFailure } from "./helper-failure.js";
+import { checkOwnerOnlyDir, prepareOwnerOnlyDirs } from "./owner-only-dir.js";
 import type { ProcessIdentity } from "./proc-reader.js";
 
 const SOCKET_NAME = "jupyter.sock";
@@ -67,33 +68,19 @@ export class ServerDir {
 
   /** Creates the directory chain, each level a real directory owned by us with mode 0700. */
   async prepare(): Promise<void> {
-    for (const d of [this.base, join(this.base, "servers"), this.dir]) {
-      await mkdir(d, { mode: 0o700 }).catch((err: unknown) => {
-        if (!(err instanceof Error && "code" in err && err.code === "EEXIST")) throw err;
-      });
-      await this.checkOwnDirectory(d);
-    }
+    await prepareOwnerOnlyDirs([this.base, join(this.base, "servers"), this.dir], this.uid);
   }
 
   /** True when the directory exists (and is ours); used by the verbs that only read. */
   async exists(): Promise<boolean> {
     try {
-      await this.checkOwnDirectory(this.dir);
+      await checkOwnerOnlyDir(this.dir, this.uid);
       return true;
     } catch (err) {
       if (err instanceof HelperFailure) throw err;
       if (isMissing(err)) return false;
       throw err;
     }
-  }
-
-  private async checkOwnDirectory(d: string): Promise<void> {
-    const st = await lstat(d);
-    // A symlink or a directory of another account would let someone else read or plant files.
-    if (!st.isDirectory() || st.uid !== this.uid) {
-      throw new HelperFailure("failed", `${d} is not a directory owned by this user`);
-    }
-    if ((st.mode & 0o777) !== 0o700) await chmod(d, 0o700);
   }
 
   async writeConfig(config: object): Promise<void> {

@@ -1,7 +1,8 @@
-import { chmod, lstat, mkdir, readFile, rm } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { HelperFailure } from "./helper-failure.js";
+import { checkOwnerOnlyDir, prepareOwnerOnlyDirs } from "./owner-only-dir.js";
 import { certificatePem } from "./protocol.js";
 import { writeFileAtomic } from "./server-dir.js";
 
@@ -42,12 +43,7 @@ export class SlurmJobDir {
   }
 
   async prepare(): Promise<void> {
-    for (const d of [this.base, join(this.base, "jobs"), this.dir]) {
-      await mkdir(d, { mode: 0o700 }).catch((err: unknown) => {
-        if (!(err instanceof Error && "code" in err && err.code === "EEXIST")) throw err;
-      });
-      await this.checkOwn(d);
-    }
+    await prepareOwnerOnlyDirs([this.base, join(this.base, "jobs"), this.dir], this.uid);
     // A fresh attempt: nothing of the previous job's secrets or exit record stays.
     await rm(this.exitPath, { force: true });
     await rm(this.runtimeDir, { recursive: true, force: true });
@@ -56,20 +52,12 @@ export class SlurmJobDir {
 
   async exists(): Promise<boolean> {
     try {
-      await this.checkOwn(this.dir);
+      await checkOwnerOnlyDir(this.dir, this.uid);
       return true;
     } catch (err) {
       if (err instanceof HelperFailure) throw err;
       return false;
     }
-  }
-
-  private async checkOwn(d: string): Promise<void> {
-    const st = await lstat(d);
-    if (!st.isDirectory() || st.uid !== this.uid) {
-      throw new HelperFailure("failed", `${d} is not a directory owned by this user`);
-    }
-    if ((st.mode & 0o777) !== 0o700) await chmod(d, 0o700);
   }
 
   write(path: string, data: object): Promise<void> {
