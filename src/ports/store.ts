@@ -22,6 +22,8 @@ export interface UserStore {
   create(input: { name: string; admin: boolean }): Promise<User>;
   getById(id: number): Promise<User | undefined>;
   getByName(name: string): Promise<User | undefined>;
+  /** The users of these names that exist, in no particular order; one query, not one per name. */
+  getByNames(names: readonly string[]): Promise<User[]>;
   /** Ordered by id. */
   list(options: { offset: number; limit: number }): Promise<Page<User>>;
   count(): Promise<number>;

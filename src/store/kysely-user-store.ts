@@ -11,7 +11,10 @@ import {
   decodeTime,
 } from "./column-decoders.js";
 import type { BoolValue, Database, TimeValue } from "./database.js";
-import type { StoreContext } from "./store-context.js";
+import { chunks, type StoreContext } from "./store-context.js";
+
+/** Names per statement in getByNames: well below both dialects' bound-parameter limits. */
+const NAME_CHUNK = 1000;
 
 // The secret columns are never selected here, only whether they are set.
 function userSelection(eb: ExpressionBuilder<Database, "users">) {
@@ -95,6 +98,19 @@ export class KyselyUserStore implements UserStore {
       .where("users.name", "=", name)
       .executeTakeFirst();
     return row && toUser(row);
+  }
+
+  async getByNames(names: readonly string[]): Promise<User[]> {
+    const out: User[] = [];
+    for (const chunk of chunks([...new Set(names)], NAME_CHUNK)) {
+      const rows = await this.#ctx.db
+        .selectFrom("users")
+        .select(userSelection)
+        .where("users.name", "in", chunk)
+        .execute();
+      for (const row of rows) out.push(toUser(row));
+    }
+    return out;
   }
 
   async list(options: { offset: number; limit: number }): Promise<Page<User>> {

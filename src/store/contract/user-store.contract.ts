@@ -26,6 +26,38 @@ export function userStoreContract(withStore: WithStore): void {
     );
 
     it(
+      "finds many users by name at once, leaving out the names nobody has",
+      withStore(async ({ store }) => {
+        const alice = await store.users.create({ name: "alice", admin: true });
+        await store.users.create({ name: "bob", admin: false });
+        const carol = await store.users.create({ name: "carol", admin: false });
+        const found = await store.users.getByNames(["carol", "nobody", "alice", "carol"]);
+        assert.deepEqual(
+          found.sort((a, b) => a.id - b.id),
+          [alice, carol],
+        );
+        assert.deepEqual(await store.users.getByNames([]), []);
+        assert.deepEqual(await store.users.getByNames(["nobody"]), []);
+      }),
+    );
+
+    it(
+      "finds users by name among thousands of names",
+      withStore(async ({ store }) => {
+        const dan = await store.users.create({ name: "dan", admin: false });
+        const eve = await store.users.create({ name: "eve", admin: false });
+        const names = Array.from({ length: 2500 }, (_, i) => `user${i}`);
+        names.splice(10, 0, "dan");
+        names.push("eve");
+        const found = await store.users.getByNames(names);
+        assert.deepEqual(
+          found.map((u) => u.id).sort((a, b) => a - b),
+          [dan.id, eve.id],
+        );
+      }),
+    );
+
+    it(
       "refuses a second user with a taken name as user_exists",
       withStore(async ({ store }) => {
         await store.users.create({ name: "alice", admin: false });
