@@ -1,19 +1,20 @@
-import { isStarting, SERVER_STATES, type ServerState } from "../domain/server-state.js";
+import { assertTransition, statesBefore, type ServerState } from "../domain/server-state.js";
 import type { Server } from "../domain/types.js";
 import type { Clock } from "../ports/clock.js";
 import type { Notifier } from "../ports/notifier.js";
 import type { ServerPatch, Store } from "../ports/store.js";
 
-/** The states of a launch that has not yet reached `running` (the domain's `isStarting`). */
-export const LAUNCHING_STATES: readonly ServerState[] = SERVER_STATES.filter(isStarting);
+/** The states of a launch that has not yet reached `running` (the domain's `isStarting`, by its table). */
+export const LAUNCHING_STATES: readonly ServerState[] = statesBefore("running");
 /** The states a stop or an ended job moves a server out of: a launch, or a running server. */
-export const STOPPABLE_STATES: readonly ServerState[] = [...LAUNCHING_STATES, "running"];
+export const STOPPABLE_STATES: readonly ServerState[] = statesBefore("stopping");
 
 /**
  * The written record of server lifecycles: compare-and-set transitions in the store (optionally
  * checked against the attempt they were decided on), progress events, and the notification that
  * tells pages and other replicas a server changed. The service, the launch driver and the monitor
- * write transitions through it, so each one that lands is announced once (invariants 1 and 7).
+ * write transitions through it, so each one that lands is announced once (invariants 1 and 7),
+ * and each is checked against the domain's table of transitions before anything is written.
  */
 export class ServerJournal {
   readonly #store: Store;
@@ -39,6 +40,7 @@ export class ServerJournal {
     to: ServerState,
     patch: ServerPatch,
   ): Promise<Server | undefined> {
+    assertTransition(from, to);
     const attemptId = seen.attemptId ?? undefined;
     if (attemptId === undefined) {
       // Servers from before attempts were recorded: compare the state read with no attempt.
@@ -50,13 +52,17 @@ export class ServerJournal {
     return next;
   }
 
-  /** Moves the server to `to` if it is in one of `from`, whatever its attempt; announces the change. */
+  /**
+   * Moves the server to `to` if it is in one of `from`, whatever its attempt; announces the change.
+   * Throws (`internal`) before writing if the table forbids a move from any of `from` to `to`.
+   */
   async transition(
     id: number,
     from: readonly ServerState[],
     to: ServerState,
     patch: ServerPatch,
   ): Promise<Server | undefined> {
+    assertTransition(from, to);
     const next = await this.#store.servers.transition(id, from, to, patch, this.#clock.now());
     if (next) await this.publish(id);
     return next;

@@ -211,22 +211,16 @@ export class ServersService {
     }
     const token = this.#random.token();
     const attemptId = randomUUID();
-    const requested = await this.#store.servers.transition(
-      server.id,
-      ["stopped", "failed"],
-      "requested",
-      {
-        userOptions: launch.userOptions,
-        target: launch.target,
-        attemptId,
-        tokenSealed: this.#sealer.seal(token),
-        launcherState: {},
-        endpoint: null,
-        reason: null,
-        startedAt: null,
-      },
-      this.#clock.now(),
-    );
+    const requested = await this.#journal.transition(server.id, ["stopped", "failed"], "requested", {
+      userOptions: launch.userOptions,
+      target: launch.target,
+      attemptId,
+      tokenSealed: this.#sealer.seal(token),
+      launcherState: {},
+      endpoint: null,
+      reason: null,
+      startedAt: null,
+    });
     if (!requested) {
       const now = await this.get(user, name);
       if (now.state === "stopping") throw new SlipwayError("server_busy");
