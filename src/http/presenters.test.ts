@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Server } from "../domain/types.js";
-import { serverModel } from "./presenters.js";
+import { absentDefaultServer, serverModel, serverView } from "./presenters.js";
 
 function server(patch: Partial<Server>): Server {
   return {
@@ -41,5 +41,59 @@ describe("the server model", () => {
       null,
     );
     assert.equal(serverModel(server({ launcherState: { endsAt: "tomorrow" } })).slipway.ends_at, null);
+  });
+});
+
+describe("the server view of the pages", () => {
+  it("shows a default server never created as a stopped one to start, with nothing to delete or read", () => {
+    const view = serverView(absentDefaultServer("alice"), { hasLog: false });
+    assert.deepEqual(
+      {
+        label: view.label,
+        state: view.stateWord,
+        actions: [view.canOpen, view.canStart, view.canStop, view.changing, view.canDelete, view.hasLog],
+        url: view.url,
+        progressPage: view.progressPage,
+        progressUrl: view.progressUrl,
+        logPage: view.logPage,
+      },
+      {
+        label: "Default server",
+        state: "stopped",
+        actions: [false, true, false, false, false, false],
+        url: "/user/alice/",
+        progressPage: "/hub/spawn-pending/alice/",
+        progressUrl: "/hub/api/users/alice/server/progress",
+        logPage: "/hub/log/alice",
+      },
+    );
+  });
+
+  it("shows a queued named server's reason and progress, and says when its status is unknown", () => {
+    const view = serverView(server({ state: "queued", reason: "waiting for a GPU", displayName: "" }), {
+      unknownReason: "squeue timed out",
+      hasLog: true,
+    });
+    assert.equal(view.label, "gpu");
+    assert.equal(view.stateWord, "queued");
+    assert.equal(view.reason, "waiting for a GPU");
+    assert.equal(view.statusUnknown, "squeue timed out");
+    assert.deepEqual(
+      [view.canOpen, view.canStart, view.canStop, view.changing, view.canDelete],
+      [false, false, true, true, true],
+    );
+    assert.equal(view.progressUrl, "/hub/api/users/alice/servers/gpu/progress");
+    assert.equal(view.logPage, "/hub/log/alice/gpu");
+  });
+
+  it("shows a running server's end time but not its last reason", () => {
+    const view = serverView(server({ reason: "started", launcherState: { endsAt: 1_795_600_000 } }), {
+      hasLog: false,
+    });
+    assert.equal(view.stateWord, "running");
+    assert.equal(view.reason, "");
+    assert.equal(view.endsAt, "2026-11-25T09:46:40.000Z");
+    assert.equal(view.statusUnknown, null);
+    assert.deepEqual([view.canOpen, view.canStop, view.changing], [true, true, false]);
   });
 });

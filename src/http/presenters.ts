@@ -1,5 +1,5 @@
 import { serverPrefix } from "../domain/names.js";
-import { isStarting } from "../domain/server-state.js";
+import { isStarting, type ServerState } from "../domain/server-state.js";
 import type { ApiToken, Server, User } from "../domain/types.js";
 
 /**
@@ -8,6 +8,17 @@ import type { ApiToken, Server, User } from "../domain/types.js";
  */
 function iso(date: Date | null): string | null {
   return date ? date.toISOString() : null;
+}
+
+function isStopped(state: ServerState): boolean {
+  return state === "stopped" || state === "failed";
+}
+
+/** The server's progress stream (server-sent events) in the REST API. */
+function progressUrl(server: Pick<Server, "userName" | "name">): string {
+  return server.name === ""
+    ? `/hub/api/users/${server.userName}/server/progress`
+    : `/hub/api/users/${server.userName}/servers/${server.name}/progress`;
 }
 
 function pending(server: Server): "spawn" | "stop" | null {
@@ -21,7 +32,7 @@ function pending(server: Server): "spawn" | "stop" | null {
  * there is no limit or the server does not run. Batch launchers keep it in their state as
  * `endsAt` (epoch seconds) and refresh it while the job runs.
  */
-function endsAt(server: Server): string | null {
+function endsAt(server: Pick<Server, "state" | "launcherState">): string | null {
   if (server.state !== "running") return null;
   const value = server.launcherState["endsAt"];
   return typeof value === "number" && Number.isSafeInteger(value) && value > 0
@@ -31,19 +42,14 @@ function endsAt(server: Server): string | null {
 
 /** `state` (the launcher's pid, job id, ...) is shown only to holders of `admin:server_state`, as in JupyterHub. */
 export function serverModel(server: Server, unknownReason?: string, includeState = false) {
-  const url = serverPrefix(server.userName, server.name);
-  const base =
-    server.name === ""
-      ? `/hub/api/users/${server.userName}/server`
-      : `/hub/api/users/${server.userName}/servers/${server.name}`;
   return {
     name: server.name,
     display_name: server.displayName,
     ready: server.state === "running",
     pending: pending(server),
-    stopped: server.state === "stopped" || server.state === "failed",
-    url,
-    progress_url: `${base}/progress`,
+    stopped: isStopped(server.state),
+    url: serverPrefix(server.userName, server.name),
+    progress_url: progressUrl(server),
     started: iso(server.startedAt),
     last_activity: iso(server.lastActivity ?? server.startedAt),
     user_options: server.userOptions,
@@ -101,3 +107,71 @@ export function tokenModel(token: ApiToken, userName: string) {
     oauth_client: "Slipway",
   };
 }
+
+/** The page with the last lines of a batch job's output. */
+export function logPagePath(server: Pick<Server, "userName" | "name">): string {
+  return `/hub/log/${server.userName}${server.name ? `/${server.name}` : ""}`;
+}
+
+/** The fields of a server that the pages show. */
+export type ServerViewSource = Pick<
+  Server,
+  "userName" | "name" | "displayName" | "state" | "reason" | "target" | "launcherState"
+>;
+
+/** A default server that was never created: the home page still lists it, ready to start. */
+export function absentDefaultServer(userName: string): ServerViewSource {
+  return {
+    userName,
+    name: "",
+    displayName: "",
+    state: "stopped",
+    reason: null,
+    target: "",
+    launcherState: {},
+  };
+}
+
+const STATE_WORDS: Record<ServerState, string> = {
+  requested: "requested",
+  submitting: "starting",
+  queued: "queued",
+  starting: "starting",
+  running: "running",
+  stopping: "stopping",
+  stopped: "stopped",
+  failed: "failed",
+};
+
+/**
+ * What the pages show of a server (a row of the home page, the progress page): the same facts as
+ * the server model, worded for people, with what may be done to it.
+ */
+export function serverView(server: ServerViewSource, status: { unknownReason?: string; hasLog: boolean }) {
+  const stopped = isStopped(server.state);
+  return {
+    name: server.name,
+    label: server.name === "" ? "Default server" : server.displayName || server.name,
+    state: server.state,
+    stateWord: STATE_WORDS[server.state],
+    /** Why the scheduler's answer is missing; null when it answers. */
+    statusUnknown: status.unknownReason ?? null,
+    /** The reason for a state other than running (a failure, what a launch waits for). */
+    reason: server.state === "running" ? "" : (server.reason ?? ""),
+    endsAt: endsAt(server),
+    url: serverPrefix(server.userName, server.name),
+    target: server.target,
+    progressUrl: progressUrl(server),
+    progressPage: `/hub/spawn-pending/${server.userName}/${server.name}`,
+    logPage: logPagePath(server),
+    hasLog: status.hasLog,
+    canOpen: server.state === "running",
+    canStart: stopped,
+    canStop: !stopped,
+    /** Starting or stopping: its progress is worth watching. */
+    changing: !stopped && server.state !== "running",
+    canDelete: server.name !== "",
+  };
+}
+
+export type ServerView = ReturnType<typeof serverView>;
