@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import pino, { type DestinationStream } from "pino";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { logRedaction } from "./auth/log-redaction.js";
+import { LocalAuthenticator } from "./auth/local-authenticator.js";
 import { PasswordHasher } from "./auth/password-hasher.js";
 import { newToken, sha256Hex } from "./auth/random-token.js";
 import { loadOrCreateKey, SecretBox } from "./auth/secret-box.js";
@@ -318,6 +319,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const firstAdminSecret = (await store.users.count()) === 0 ? await gate.issue() : undefined;
 
   const ctx: HttpContext = {
+    authenticator: new LocalAuthenticator(identity),
     identity,
     tokens,
     users,

@@ -4,6 +4,7 @@ import { SlipwayError } from "../domain/errors.js";
 import { can, type Principal } from "../domain/principal.js";
 import type { Scope } from "../domain/scopes.js";
 import type { User } from "../domain/types.js";
+import type { Authenticator } from "../ports/authenticator.js";
 import type { Logger } from "../ports/logger.js";
 import type { IdentityService } from "../services/identity-service.js";
 import type { ServersService } from "../services/servers-service.js";
@@ -22,6 +23,8 @@ export interface FirstAdminGate {
 
 /** What every route module gets: the services and the edge's own settings. */
 export interface HttpContext {
+  /** How people sign in; the sign-in pages go through it, never past it. */
+  readonly authenticator: Authenticator;
   readonly identity: IdentityService;
   readonly tokens: TokenService;
   readonly users: UsersService;
@@ -48,7 +51,7 @@ declare module "fastify" {
 
 const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
-export function clientAddress(ctx: HttpContext, request: FastifyRequest): string {
+export function clientAddress(ctx: Pick<HttpContext, "trustForwarded">, request: FastifyRequest): string {
   if (ctx.trustForwarded) {
     const fwd = request.headers["x-forwarded-for"];
     const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(",")[0]?.trim();
@@ -57,12 +60,18 @@ export function clientAddress(ctx: HttpContext, request: FastifyRequest): string
   return request.socket.remoteAddress ?? "unknown";
 }
 
-export function sessionIdOf(ctx: HttpContext, request: FastifyRequest): string | undefined {
+export function sessionIdOf(ctx: Pick<HttpContext, "cookies">, request: FastifyRequest): string | undefined {
   return readCookie(request.headers.cookie, ctx.cookies.session);
 }
 
+/** What finding out who is calling needs. */
+export type CallerContext = Pick<HttpContext, "identity" | "tokens" | "cookies">;
+
 /** Resolves the caller from an API token (preferred) or the session cookie (full sessions only). */
-export async function resolvePrincipal(ctx: HttpContext, request: FastifyRequest): Promise<Principal | null> {
+export async function resolvePrincipal(
+  ctx: CallerContext,
+  request: FastifyRequest,
+): Promise<Principal | null> {
   const token = TokenService.fromHeader(request.headers.authorization);
   if (token !== undefined) return await ctx.tokens.resolve(token);
   const sessionId = sessionIdOf(ctx, request);
@@ -78,7 +87,7 @@ export async function resolvePrincipal(ctx: HttpContext, request: FastifyRequest
  * CVE-2026-40864 exempted `Sec-Fetch-Mode: no-cors`, which is refused here).
  */
 export function checkSameOrigin(
-  ctx: HttpContext,
+  ctx: Pick<HttpContext, "publicOrigin">,
   request: FastifyRequest,
   xsrfExpected: string | null,
 ): void {

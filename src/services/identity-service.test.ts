@@ -202,8 +202,8 @@ describe("IdentityService: attempts sent together", () => {
     const pending = await Promise.all(
       names.map((name, i) => identity.signInWithPassword(name, RIGHT, `10.0.1.${i}`)),
     );
-    const codes = pending.map((signedIn) =>
-      outcome(identity.completeTotp(signedIn.sessionId, RIGHT_CODE, "10.0.0.11")),
+    const codes = pending.map((accepted) =>
+      outcome(identity.completeTotp(accepted.pending?.sessionId ?? "", RIGHT_CODE, "10.0.0.11")),
     );
     assert.deepEqual(tally(await Promise.all(codes)), { ok: 10 });
   });
@@ -222,16 +222,16 @@ describe("IdentityService: attempts sent together", () => {
 
   it("checks only the free allowance of 100 one-time codes sent at once", async () => {
     await store.users.setTotp(alice.id, "secret");
-    const signedIn = await identity.signInWithPassword("alice", RIGHT, "10.0.0.6");
-    assert.equal(signedIn.session.stage, "totp");
+    const { pending } = await identity.signInWithPassword("alice", RIGHT, "10.0.0.6");
+    assert.equal(pending?.session.stage, "totp");
     const codes = Array.from({ length: 100 }, (_, i) =>
-      outcome(identity.completeTotp(signedIn.sessionId, String(100_000 + i), "10.0.0.6")),
+      outcome(identity.completeTotp(pending.sessionId, String(100_000 + i), "10.0.0.6")),
     );
     assert.deepEqual(tally(await Promise.all(codes)), {
       invalid_totp: FREE,
       too_many_attempts: 100 - FREE,
     });
-    const late = identity.completeTotp(signedIn.sessionId, RIGHT_CODE, "10.0.0.7");
+    const late = identity.completeTotp(pending.sessionId, RIGHT_CODE, "10.0.0.7");
     assert.equal(await outcome(late), "too_many_attempts");
   });
 

@@ -3,6 +3,7 @@ import { assertUserName } from "../domain/names.js";
 import type { Principal } from "../domain/principal.js";
 import { roleScopes } from "../domain/scopes.js";
 import type { Session, SessionStage, User } from "../domain/types.js";
+import type { Identity } from "../ports/authenticator.js";
 import type { Clock } from "../ports/clock.js";
 import type { Logger } from "../ports/logger.js";
 import type { PasswordHashing, Sealer, TotpCodes } from "../ports/security.js";
@@ -42,6 +43,13 @@ export interface SignInResult {
   readonly user: User;
 }
 
+/** A right password: the account, and the session of the step still needed when one is. */
+export interface PasswordAccepted {
+  readonly user: User;
+  /** A session at stage "totp" or "enrol" for the second factor; null when the password was enough. */
+  readonly pending: SignInResult | null;
+}
+
 export interface TotpEnrolment {
   readonly secret: string;
   readonly uri: string;
@@ -79,7 +87,9 @@ const TOUCH_INTERVAL_MS = 60_000;
 
 /**
  * Built-in accounts: passwords, TOTP, sessions and set-up links. Sessions and their ids are
- * opaque random tokens; only their SHA-256 is stored, so a database dump opens no session.
+ * opaque random tokens; only their SHA-256 is stored, so a database dump opens no session. The
+ * sign-in methods prove an account (through the steps of its second factor, each a session of its
+ * own) and leave the full session to `startSession`, which serves every authenticator.
  */
 export class IdentityService {
   readonly #store: Store;
@@ -144,7 +154,7 @@ export class IdentityService {
 
   // --- password step -------------------------------------------------------------------------
 
-  async signInWithPassword(name: string, password: string, address: string): Promise<SignInResult> {
+  async signInWithPassword(name: string, password: string, address: string): Promise<PasswordAccepted> {
     const keys = { account: `user:${name.toLowerCase().slice(0, 64)}`, address: `addr:${address}` };
     const user = await this.#attempt(keys, async () => {
       const found = /^[a-z0-9][a-z0-9._-]{0,31}$/.test(name)
@@ -160,13 +170,13 @@ export class IdentityService {
     if (user.disabled) throw new SlipwayError("user_disabled");
     const stage: SessionStage = user.totpEnrolled ? "totp" : this.totpRequired ? "enrol" : "full";
     this.#log.info({ event: "password_ok", user: user.name, stage }, "password accepted");
-    return this.#createSession(user, stage);
+    return { user, pending: stage === "full" ? null : await this.#createSession(user, stage) };
   }
 
   // --- TOTP ----------------------------------------------------------------------------------
 
-  /** Second factor at sign-in: a session at stage "totp" becomes a new session at stage "full". */
-  async completeTotp(sessionId: string, code: string, address: string): Promise<SignInResult> {
+  /** Second factor at sign-in: ends the session at stage "totp" and returns its user, now proven. */
+  async completeTotp(sessionId: string, code: string, address: string): Promise<User> {
     const current = await this.#loadSession(sessionId);
     if (!current || current.session.stage !== "totp") throw new SlipwayError("not_authenticated");
     const user = current.user;
@@ -186,7 +196,7 @@ export class IdentityService {
     }
     await this.#endSession(sessionId);
     this.#log.info({ event: "sign_in", user: user.name }, "signed in");
-    return this.#createSession(user, "full");
+    return user;
   }
 
   async beginTotpEnrolment(user: User): Promise<TotpEnrolment> {
@@ -200,10 +210,10 @@ export class IdentityService {
   }
 
   /**
-   * Finishes enrolment from a session at stage "enrol" (first sign-in) or "full" (re-enrolment,
-   * which the caller must guard with a fresh password check). Returns a new full session.
+   * Finishes the enrolment asked for at sign-in, from a session at stage "enrol": ends that
+   * session and returns the user, now with an authenticator.
    */
-  async completeTotpEnrolment(sessionId: string, pending: string, code: string): Promise<SignInResult> {
+  async completeTotpEnrolment(sessionId: string, pending: string, code: string): Promise<User> {
     const current = await this.#loadSession(sessionId);
     if (!current || current.session.stage !== "enrol") throw new SlipwayError("not_authenticated");
     return this.#finishEnrolment(sessionId, current.user, pending, code);
@@ -235,16 +245,11 @@ export class IdentityService {
       },
     );
     if (!confirmed) throw new SlipwayError("invalid_credentials", "The password is not right.");
-    return this.#finishEnrolment(sessionId, user, pending, code);
+    return this.#createSession(await this.#finishEnrolment(sessionId, user, pending, code), "full");
   }
 
-  /** Checks the code against the secret sealed in `pending`, stores it, and replaces the session. */
-  async #finishEnrolment(
-    sessionId: string,
-    user: User,
-    pending: string,
-    code: string,
-  ): Promise<SignInResult> {
+  /** Checks the code against the secret sealed in `pending`, stores it, and ends the session. */
+  async #finishEnrolment(sessionId: string, user: User, pending: string, code: string): Promise<User> {
     let secret: string;
     try {
       const parsed: unknown = JSON.parse(this.#sealer.open(pending));
@@ -276,7 +281,7 @@ export class IdentityService {
     this.#log.info({ event: "totp_enrolled", user: user.name }, "authenticator enrolled");
     const fresh = await this.#store.users.getById(user.id);
     if (!fresh) throw new SlipwayError("user_not_found");
-    return this.#createSession(fresh, "full");
+    return fresh;
   }
 
   // --- set-up links --------------------------------------------------------------------------
@@ -331,6 +336,17 @@ export class IdentityService {
   }
 
   // --- sessions ------------------------------------------------------------------------------
+
+  /**
+   * Starts a full session for an identity an authenticator vouched for: the account it names
+   * must exist and be enabled.
+   */
+  async startSession(identity: Identity): Promise<SignInResult> {
+    const user = await this.#store.users.getByName(identity.name);
+    if (!user) throw new SlipwayError("not_authenticated");
+    if (user.disabled) throw new SlipwayError("user_disabled");
+    return this.#createSession(user, "full");
+  }
 
   /**
    * Resolves a session cookie. Returns synchronously when the session is cached, so the proxy's
