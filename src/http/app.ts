@@ -14,8 +14,7 @@ import type { Logger } from "../ports/logger.js";
 import { newToken } from "../auth/random-token.js";
 import type { HttpContext } from "./context.js";
 import { errorPage } from "./pages/layout.js";
-import { registerAuthPages } from "./pages/auth-pages.js";
-import { registerUserPages } from "./pages/user-pages.js";
+import { registerPages } from "./pages/register-pages.js";
 import { registerBatchRoutes } from "./routes/api-batch.js";
 import { registerEventRoutes } from "./routes/api-events.js";
 import { registerHubRoutes } from "./routes/api-hub.js";
@@ -87,8 +86,9 @@ function wantsHtml(accept: string | undefined, url: string): boolean {
   return !url.startsWith("/hub/api") && (accept ?? "").includes("text/html");
 }
 
-export async function buildApp(ctx: HttpContext, options: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({
+/** Fastify as the hub runs it: routing on the path as sent, no schema compilers, no logger of its own. */
+function createFastify(options: AppOptions): FastifyInstance {
+  return Fastify({
     serverFactory: options.serverFactory,
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     logger: false,
@@ -116,8 +116,9 @@ export async function buildApp(ctx: HttpContext, options: AppOptions): Promise<F
       },
     },
   });
-  const log: Logger = ctx.log;
+}
 
+async function registerBodyParsers(app: FastifyInstance): Promise<void> {
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 16 * 1024 });
 
@@ -134,20 +135,23 @@ export async function buildApp(ctx: HttpContext, options: AppOptions): Promise<F
   });
   // `text/plain` is what a cross-site form can send without a preflight: refuse it outright.
   app.removeContentTypeParser("text/plain");
+}
 
-  app.decorateRequest("principal", null);
-
+function registerSecurityHeaders(app: FastifyInstance, hsts: boolean): void {
   app.addHook("onSend", async (request, reply, payload) => {
     reply.header("x-content-type-options", "nosniff");
     reply.header("referrer-policy", "same-origin");
     reply.header("x-frame-options", "DENY");
     reply.header("content-security-policy", CSP);
-    if (options.hsts) reply.header("strict-transport-security", "max-age=31536000");
+    if (hsts) reply.header("strict-transport-security", "max-age=31536000");
     if (!reply.hasHeader("cache-control") && request.url.startsWith("/hub/api"))
       reply.header("cache-control", "no-store");
     return payload;
   });
+}
 
+/** Every failure becomes an entry of the catalogue: JSON for the API, an error page for browsers. */
+function registerErrorHandlers(app: FastifyInstance, log: Logger): void {
   app.setErrorHandler((error: unknown, request, reply) => {
     let slipway: SlipwayError;
     if (isSlipwayError(error)) slipway = error;
@@ -183,8 +187,10 @@ export async function buildApp(ctx: HttpContext, options: AppOptions): Promise<F
     }
     return { status: 404, message: entry.message, code: "not_found" };
   });
+}
 
-  const files = loadStatic(options.staticDir);
+function registerStatic(app: FastifyInstance, staticDir: string): void {
+  const files = loadStatic(staticDir);
   app.get<{ Params: { "*": string } }>("/hub/static/*", async (request, reply) => {
     const file = files.get(request.params["*"]);
     if (!file) throw new SlipwayError("not_found");
@@ -192,6 +198,15 @@ export async function buildApp(ctx: HttpContext, options: AppOptions): Promise<F
     reply.type(file.type);
     return file.body;
   });
+}
+
+export async function buildApp(ctx: HttpContext, options: AppOptions): Promise<FastifyInstance> {
+  const app = createFastify(options);
+  await registerBodyParsers(app);
+  app.decorateRequest("principal", null);
+  registerSecurityHeaders(app, options.hsts);
+  registerErrorHandlers(app, ctx.log);
+  registerStatic(app, options.staticDir);
 
   registerHubRoutes(app, ctx);
   registerUserRoutes(app, ctx);
@@ -199,7 +214,6 @@ export async function buildApp(ctx: HttpContext, options: AppOptions): Promise<F
   registerTokenRoutes(app, ctx);
   registerEventRoutes(app, ctx);
   registerBatchRoutes(app, ctx);
-  registerAuthPages(app, ctx, () => newToken(32));
-  registerUserPages(app, ctx);
+  registerPages(app, ctx, () => newToken(32));
   return app;
 }

@@ -1,4 +1,7 @@
+import type { FastifyReply } from "fastify";
+import type { Principal } from "../../domain/principal.js";
 import type { User } from "../../domain/types.js";
+import { noStore } from "../context.js";
 import { html, type Html } from "../html.js";
 
 export interface PageOptions {
@@ -44,6 +47,22 @@ export function page(options: PageOptions): string {
         <main>${options.body}</main>
       </body>
     </html>`.value;
+}
+
+/** A page as the answer to `reply`, kept out of every cache: pages carry XSRF tokens and secrets. */
+export function htmlPage(reply: FastifyReply, options: PageOptions): string {
+  noStore(reply);
+  reply.type("text/html; charset=utf-8");
+  return page(options);
+}
+
+/** A page for a signed-in user: the navigation with their name, and their XSRF token for the script. */
+export function userPage(
+  reply: FastifyReply,
+  principal: Principal,
+  options: Omit<PageOptions, "user" | "xsrf">,
+): string {
+  return htmlPage(reply, { ...options, user: principal.user, xsrf: principal.xsrfToken });
 }
 
 export function errorPage(status: number, message: string, user?: User | null): string {

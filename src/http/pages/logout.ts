@@ -1,0 +1,48 @@
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { SlipwayError } from "../../domain/errors.js";
+import { checkSameOrigin, parseBody, sessionIdOf } from "../context.js";
+import { html } from "../html.js";
+import { page } from "./layout.js";
+import { cookieOptions, type SignInContext } from "./sign-in-flow.js";
+
+const logoutBody = z.strictObject({ _xsrf: z.string().max(256).optional() });
+
+/** `/hub/logout`: ends the session, then leaves by the authenticator's way out. */
+export function registerLogoutPage(app: FastifyInstance, ctx: SignInContext): void {
+  app.get("/hub/logout", async (request, reply) => {
+    // Signing out changes state, so it takes a POST; this page only offers the button.
+    const sessionId = sessionIdOf(ctx, request);
+    const resolved = sessionId ? await ctx.identity.resolveSession(sessionId) : null;
+    if (!resolved) return reply.redirect("/hub/login", 302);
+    reply.type("text/html; charset=utf-8");
+    return page({
+      title: "Sign out",
+      user: resolved.user,
+      xsrf: resolved.session.xsrfToken,
+      body: html`<section class="card narrow">
+        <h1>Sign out?</h1>
+        <form method="post" action="/hub/logout">
+          <input type="hidden" name="_xsrf" value="${resolved.session.xsrfToken}" />
+          <button type="submit">Sign out</button>
+        </form>
+      </section>`,
+    });
+  });
+
+  app.post("/hub/logout", async (request, reply) => {
+    const body = parseBody(logoutBody, request.body);
+    const sessionId = sessionIdOf(ctx, request);
+    const resolved = sessionId ? await ctx.identity.resolveSession(sessionId) : null;
+    if (sessionId && resolved) {
+      const sent = request.headers["x-xsrf-token"];
+      checkSameOrigin(ctx, request, null);
+      const token = typeof sent === "string" ? sent : body._xsrf;
+      if (token !== resolved.session.xsrfToken) throw new SlipwayError("csrf_failed");
+      await ctx.identity.signOut(sessionId);
+    }
+    reply.clearCookie(ctx.cookies.session, cookieOptions(ctx));
+    // Sessions keep no auth state yet: the methods that need one for their way out bring it.
+    return reply.redirect(ctx.authenticator.logoutUrl(null), 303);
+  });
+}
