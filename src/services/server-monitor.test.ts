@@ -62,6 +62,33 @@ describe("the monitor's polls (ServerMonitor)", { timeout: 10_000 }, () => {
     assert.deepEqual(hub.launcher.stopped, [], "a process that ended is not stopped again");
   });
 
+  it("fails a running server whose target is no longer configured, and takes its route away", async () => {
+    const running = await bringUp(world, hub, 4);
+    await world.store.servers.update(running.id, { target: "retired" });
+
+    await hub.service.reconcile();
+
+    const ended = await world.server();
+    assert.deepEqual([ended.state, ended.reason], ["failed", "Target retired is no longer configured"]);
+    assert.equal(ended.endpoint, null);
+    assert.equal(hub.routes.targetOf("alice", ""), undefined);
+  });
+
+  it("finishes the stop of a server whose target is no longer configured, instead of leaving it stopping", async () => {
+    const running = await bringUp(world, hub, 4);
+    await world.store.servers.transition(
+      running.id,
+      ["running"],
+      "stopping",
+      { target: "retired" },
+      hub.clock.now(),
+    );
+
+    await hub.service.reconcile();
+
+    assert.equal((await world.server()).state, "stopped");
+  });
+
   it("marks a server failed when its job failed", async () => {
     await bringUp(world, hub, 4);
 

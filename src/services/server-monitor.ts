@@ -86,10 +86,22 @@ export class ServerMonitor {
   async #reconcileOne(server: Server): Promise<void> {
     const launcher = this.#launchers.get(server.target);
     if (!launcher) {
-      const failed = await this.#journal.transition(server.id, STOPPABLE_STATES, "failed", {
-        reason: `Target ${server.target} is no longer configured`,
-      });
-      if (failed) await this.#journal.event(failed, "failed", 100, failed.reason ?? "");
+      // Nothing can poll or stop it any more: say so, and never leave it routed or half-stopped.
+      const reason = `Target ${server.target} is no longer configured`;
+      const ended =
+        server.state === "stopping"
+          ? await this.#journal.transition(server.id, ["stopping"], "stopped", {
+              reason,
+              endpoint: null,
+              tokenSealed: null,
+            })
+          : await this.#journal.transition(server.id, STOPPABLE_STATES, "failed", {
+              reason,
+              endpoint: null,
+              tokenSealed: null,
+            });
+      this.#routes.removeRoute(server.userName, server.name);
+      if (ended) await this.#journal.event(ended, ended.state, 100, reason);
       return;
     }
     if (server.state === "stopping") {
