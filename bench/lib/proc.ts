@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
 /** What /proc says about one process at one instant. */
 export interface ProcStat {
@@ -78,6 +78,25 @@ export function treeRssMiB(pid: number): number {
   let kib = 0;
   for (const p of processTree(pid)) kib += readRssKiB(p) ?? 0;
   return kib / 1024;
+}
+
+/** How many sockets `pid` has open (listening ones included), or 0 when it is gone. */
+export function openSockets(pid: number): number {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return 0;
+  }
+  let sockets = 0;
+  for (const fd of fds) {
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith("socket:")) sockets += 1;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return sockets;
 }
 
 /** Which processes make up one role (the proxy, the backend, ...): resolved when a window opens. */

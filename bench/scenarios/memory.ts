@@ -1,3 +1,4 @@
+import { chmodSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -8,7 +9,7 @@ import { freePort } from "../lib/free-port.js";
 import { api } from "../lib/hub.js";
 import { statusOf } from "../lib/http.js";
 import { tsNodeArgv } from "../lib/node-argv.js";
-import { readStat, treeRssMiB } from "../lib/proc.js";
+import { openSockets, readStat, treeRssMiB } from "../lib/proc.js";
 import { figureOf, fmt, type Figure } from "../lib/report.js";
 import { createSlipwayAdmin, startSlipway, type SlipwayHub } from "../lib/slipway-hub.js";
 import { runWrk } from "../lib/wrk.js";
@@ -41,11 +42,16 @@ function names(n: number): string[] {
 
 /**
  * Gives the first `count` users a running default server at the trivial backend, through the
- * store, as the launcher would have left them: state `running`, host and port, sealed token and
- * the launcher state of a live process (the backend's pid and start time). On its next start
- * the hub adopts them like servers that outlived a restart and routes each one.
+ * store, as the launcher would have left them: state `running`, the backend's socket as the
+ * endpoint, sealed token and the launcher state of a live process (the backend's pid, start time
+ * and socket). On its next start the hub adopts them like servers that outlived a restart,
+ * routes each one and opens its watch connection to each.
  */
-async function insertRunningServers(dataDir: string, count: number, backend: { pid: number; port: number }) {
+async function insertRunningServers(
+  dataDir: string,
+  count: number,
+  backend: { pid: number; socket: string },
+) {
   const stat = readStat(backend.pid);
   if (stat === undefined) throw new Error("the backend is gone");
   const sealer = new SecretBox(await loadOrCreateKey(join(dataDir, "secret.key")));
@@ -69,11 +75,10 @@ async function insertRunningServers(dataDir: string, count: number, backend: { p
             serverId: server.id,
             pid: backend.pid,
             startTime: stat.startTime,
-            port: backend.port,
+            socket: backend.socket,
             logPath: "/dev/null",
           },
-          host: "127.0.0.1",
-          port: backend.port,
+          endpoint: { kind: "unix", socket: backend.socket },
           tokenSealed: sealer.seal(newToken(32)),
           startedAt: new Date(),
           attemptId: null,
@@ -123,13 +128,17 @@ export const memory: Scenario = {
     await point(hub, `${manyUsers} users`);
     await hub.process.stop(15_000);
 
-    const backendPort = await freePort();
+    // Where the launcher would put a server's socket: a new directory of its own in the hub's
+    // socket directory (made by the hub's first start).
+    const socketDir = mkdtempSync(join(dataDir, "sockets", "bench-"));
+    chmodSync(socketDir, 0o711);
+    const socket = join(socketDir, "jupyter.sock");
     const [node = process.execPath, ...args] = tsNodeArgv(BACKEND);
-    const backend = ctx.supervisor.start("trivial-backend", node, [...args, "--port", String(backendPort)], {
+    const backend = ctx.supervisor.start("trivial-backend", node, [...args, "--socket", socket], {
       capture: true,
     });
-    await backend.waitForOutput(/listening on \d+/, 20_000);
-    await insertRunningServers(dataDir, routes, { pid: backend.pid, port: backendPort });
+    await backend.waitForOutput(/listening on unix:/, 20_000);
+    await insertRunningServers(dataDir, routes, { pid: backend.pid, socket });
     hub = await startSlipway(ctx.supervisor, {
       name: "slipway",
       dataDir,
@@ -147,7 +156,8 @@ export const memory: Scenario = {
     await point(
       hub,
       "before the load",
-      `${manyUsers} users and ${routes} routes (servers adopted from the store at start, all at one trivial backend)`,
+      `${manyUsers} users and ${routes} routes (servers adopted from the store at start, all at one trivial backend, ` +
+        `which holds ${openSockets(backend.pid)} sockets: the proxy's idle watch connection to each route among them)`,
     );
 
     const seconds = durationSeconds * 2;

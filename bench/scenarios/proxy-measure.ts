@@ -4,21 +4,36 @@ import { runWrk } from "../lib/wrk.js";
 import { runWsLoadProcess } from "../lib/ws-load-process.js";
 import type { BenchContext } from "./context.js";
 
-/** One way to reach the backend: straight, or through a proxy. */
-export interface ProxySubject {
+/** A server process behind the subjects, and its processes whose CPU is counted, by role. */
+export interface ProxyBackend {
+  readonly roles: Readonly<Record<string, RolePids>>;
+}
+
+/** One way to reach a backend: straight, or through a proxy. */
+export interface ProxySubject<B extends ProxyBackend = ProxyBackend> {
   readonly name: string;
   readonly baseUrl: string;
   readonly headers: Readonly<Record<string, string>>;
   /** The proxy's processes (none for direct). */
   readonly proxyPids: RolePids;
+  /** The server this subject reaches: subjects reach one process where they can, else identical ones. */
+  readonly backend: B;
 }
 
-export type ProxyTest = (
-  | { readonly kind: "http"; readonly name: string; readonly path: string; readonly connections: number }
+/** A path, or one that depends on the backend (a kernel's id). */
+export type TestPath<B extends ProxyBackend> = string | ((backend: B) => string);
+
+export type ProxyTest<B extends ProxyBackend = ProxyBackend> = (
+  | {
+      readonly kind: "http";
+      readonly name: string;
+      readonly path: TestPath<B>;
+      readonly connections: number;
+    }
   | {
       readonly kind: "ws";
       readonly name: string;
-      readonly path: string;
+      readonly path: TestPath<B>;
       readonly connections: number;
       readonly payloadBytes: number;
       readonly mode: "echo" | "kernel-info";
@@ -39,17 +54,18 @@ interface Sample {
   readonly firstP99?: number | null;
 }
 
-async function measureOnce(
+async function measureOnce<B extends ProxyBackend>(
   ctx: BenchContext,
-  test: ProxyTest,
-  subject: ProxySubject,
+  test: ProxyTest<B>,
+  subject: ProxySubject<B>,
   roles: Record<string, RolePids>,
   seconds: number,
 ): Promise<Sample> {
+  const path = typeof test.path === "string" ? test.path : test.path(subject.backend);
   if (test.kind === "http") {
     const window = new CpuWindow(roles);
     const r = await runWrk(ctx.supervisor, {
-      url: subject.baseUrl + test.path,
+      url: subject.baseUrl + path,
       connections: test.connections,
       durationSeconds: seconds,
       headers: subject.headers,
@@ -68,7 +84,7 @@ async function measureOnce(
   const r = await runWsLoadProcess(
     ctx.supervisor,
     {
-      url: subject.baseUrl.replace(/^http/, "ws") + test.path,
+      url: subject.baseUrl.replace(/^http/, "ws") + path,
       headers: { ...subject.headers },
       connections: test.connections,
       payloadBytes: test.payloadBytes,
@@ -105,14 +121,14 @@ function rotated<T>(items: readonly T[], by: number): T[] {
 
 /**
  * Runs every test against every subject, `runs` times, interleaved, and adds one row per test
- * and subject: rate, p50, p99 and CPU per request (or message) of the proxy and of the backend.
+ * and subject: rate, p50, p99 and CPU per request (or message) of the proxy and of the backend
+ * the subject reaches.
  */
-export async function measureProxies(
+export async function measureProxies<B extends ProxyBackend>(
   ctx: BenchContext,
   group: string,
-  tests: readonly ProxyTest[],
-  subjects: readonly ProxySubject[],
-  backendRoles: Readonly<Record<string, RolePids>>,
+  tests: readonly ProxyTest<B>[],
+  subjects: readonly ProxySubject<B>[],
 ): Promise<void> {
   const { runs, durationSeconds, warmupSeconds, quick } = ctx.options;
   for (const test of tests.filter((t) => !quick || t.quick === true)) {
@@ -124,7 +140,7 @@ export async function measureProxies(
     const samples = new Map<string, Sample[]>(subjects.map((s) => [s.name, []]));
     for (let run = 0; run < runs; run++) {
       for (const subject of rotated(subjects, run)) {
-        const roles = { proxy: subject.proxyPids, ...backendRoles };
+        const roles = { proxy: subject.proxyPids, ...subject.backend.roles };
         const sample = await measureOnce(ctx, test, subject, roles, durationSeconds);
         samples.get(subject.name)?.push(sample);
         ctx.log(
@@ -147,7 +163,7 @@ export async function measureProxies(
           "ms",
         ),
       };
-      for (const role of ["proxy", ...Object.keys(backendRoles)]) {
+      for (const role of ["proxy", ...Object.keys(subject.backend.roles)]) {
         if (role === "proxy" && subject.proxyPids().length === 0) continue;
         figures[`CPU ${role}`] = figureOf(
           list.map((s) => ((s.cpuSeconds[role] ?? 0) * 1e6) / Math.max(1, s.ops)),

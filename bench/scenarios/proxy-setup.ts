@@ -1,4 +1,5 @@
 import { dirname, join } from "node:path";
+import { z } from "zod";
 import type { ConfigInput } from "../../src/config/schema.js";
 import { startChp, type Chp } from "../lib/chp.js";
 import { freePort } from "../lib/free-port.js";
@@ -6,30 +7,52 @@ import { api, userModel } from "../lib/hub.js";
 import { startNginx, type Nginx } from "../lib/nginx.js";
 import { createSlipwayAdmin, startSlipway, type SlipwayHub } from "../lib/slipway-hub.js";
 import type { BenchContext } from "./context.js";
-import { rssMiB, type ProxySubject } from "./proxy-measure.js";
+import { rssMiB, type ProxyBackend, type ProxySubject } from "./proxy-measure.js";
 
 export const BENCH_USER = "bench";
 
-export interface ProxySetup {
-  readonly hub: SlipwayHub;
-  readonly serverPid: number;
-  readonly serverPort: number;
+/** The bench user's server as Slipway's launcher started it; Slipway reaches it over its socket. */
+export interface LaunchedServer {
+  readonly pid: number;
+  /** The Unix socket it listens on (`ServerApp.sock` of the config the launcher wrote). */
+  readonly socket: string;
   /** The server's directory (its config, with its token, and its log). */
-  readonly serverDir: string;
+  readonly dir: string;
+  readonly logPath: string;
+}
+
+/** The server process the anchors (direct, the CHPs, nginx) reach over TCP on 127.0.0.1. */
+export interface AnchorServer {
+  readonly pid: number;
+  readonly port: number;
+}
+
+export interface ProxySetup<A extends AnchorServer = AnchorServer> {
+  readonly hub: SlipwayHub;
+  readonly launched: LaunchedServer;
+  readonly anchor: A;
   readonly chps: readonly Chp[];
-  /** Debian's nginx in front of the same server, when it is installed. */
+  /** Debian's nginx in front of the anchor server, when it is installed. */
   readonly nginx: Nginx | undefined;
 }
 
+const launcherState = z.object({
+  pid: z.int().min(1),
+  socket: z.string().min(1),
+  logPath: z.string().min(1),
+});
+
 /**
  * A Slipway hub whose launcher starts `command` as the bench user's server, and the CHPs and
- * nginx routed to that same server process: every subject reaches one backend.
+ * nginx routed to the TCP port of `anchorServer`: the same process where it can listen on a
+ * socket and a port at once (the trivial backend), else an identically configured one.
  */
-export async function setUpProxies(
+export async function setUpProxies<A extends AnchorServer>(
   ctx: BenchContext,
   command: readonly string[],
   workDir: string,
-): Promise<ProxySetup> {
+  anchorServer: (launched: LaunchedServer) => Promise<A>,
+): Promise<ProxySetup<A>> {
   const dataDir = join(ctx.tmp, "slipway");
   const token = await createSlipwayAdmin(ctx.supervisor, dataDir, BENCH_USER);
   const config: ConfigInput = { servers: { command: [...command], workDir } };
@@ -43,11 +66,12 @@ export async function setUpProxies(
   const started = await api(hub, "POST", `/hub/api/users/${BENCH_USER}/server`);
   if (started.status !== 201) throw new Error(`the server did not start: ${started.status} ${started.text}`);
   const state = (await userModel(hub, BENCH_USER)).servers[""]?.state ?? {};
-  const { pid, port, logPath } = state;
-  if (typeof pid !== "number" || typeof port !== "number" || typeof logPath !== "string") {
-    throw new Error(`no launcher state for the server: ${JSON.stringify(state)}`);
-  }
+  const parsed = launcherState.safeParse(state);
+  if (!parsed.success) throw new Error(`no launcher state for the server: ${JSON.stringify(state)}`);
+  const { pid, socket, logPath } = parsed.data;
   ctx.supervisor.adopt(pid, "user-server");
+  const launched: LaunchedServer = { pid, socket, logPath, dir: dirname(logPath) };
+  const anchor = await anchorServer(launched);
   const chps: Chp[] = [];
   const flavours = [
     ...(ctx.tools.chp5 ? (["chp5"] as const) : []),
@@ -55,39 +79,48 @@ export async function setUpProxies(
   ];
   for (const flavour of flavours) {
     const chp = await startChp(ctx.supervisor, flavour, await freePort(), await freePort());
-    await chp.addRoute(`/user/${BENCH_USER}`, `http://127.0.0.1:${port}`);
+    await chp.addRoute(`/user/${BENCH_USER}`, `http://127.0.0.1:${anchor.port}`);
     chps.push(chp);
   }
   const nginx = ctx.tools.nginx
-    ? await startNginx(ctx.supervisor, join(ctx.tmp, "nginx"), await freePort(), { host: "127.0.0.1", port })
+    ? await startNginx(ctx.supervisor, join(ctx.tmp, "nginx"), await freePort(), {
+        host: "127.0.0.1",
+        port: anchor.port,
+      })
     : undefined;
-  return { hub, serverPid: pid, serverPort: port, serverDir: dirname(logPath), chps, nginx };
+  return { hub, launched, anchor, chps, nginx };
 }
 
-/** Direct, Slipway, each CHP and nginx, with the credentials each needs. */
-export function subjectsOf(
+/**
+ * Direct, Slipway, each CHP and nginx, with the credentials each needs: Slipway reaches
+ * `backends.launched`, every other subject `backends.anchor`.
+ */
+export function subjectsOf<B extends ProxyBackend>(
   setup: ProxySetup,
   hubHeaders: Record<string, string>,
   serverHeaders: Record<string, string>,
-): ProxySubject[] {
+  backends: { readonly launched: B; readonly anchor: B },
+): ProxySubject<B>[] {
+  const anchor = { headers: serverHeaders, backend: backends.anchor };
   return [
     {
       name: "direct",
-      baseUrl: `http://127.0.0.1:${setup.serverPort}`,
-      headers: serverHeaders,
+      baseUrl: `http://127.0.0.1:${setup.anchor.port}`,
       proxyPids: () => [],
+      ...anchor,
     },
     {
       name: "slipway",
       baseUrl: setup.hub.url,
       headers: hubHeaders,
       proxyPids: () => [setup.hub.process.pid],
+      backend: backends.launched,
     },
     ...setup.chps.map((chp) => ({
       name: chp.flavour,
       baseUrl: chp.url,
-      headers: serverHeaders,
       proxyPids: () => [chp.process.pid],
+      ...anchor,
     })),
     ...(setup.nginx === undefined
       ? []
@@ -95,8 +128,8 @@ export function subjectsOf(
           {
             name: "nginx",
             baseUrl: setup.nginx.url,
-            headers: serverHeaders,
             proxyPids: () => (setup.nginx === undefined ? [] : [setup.nginx.process.pid]),
+            ...anchor,
           },
         ]),
   ];

@@ -1,9 +1,18 @@
+import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { tsNodeArgv } from "../lib/node-argv.js";
 import { figureOf } from "../lib/report.js";
 import type { BenchContext, Scenario } from "./context.js";
 import { measureProxies, type ProxyTest } from "./proxy-measure.js";
-import { BENCH_USER, proxyRss, setUpProxies, subjectsOf, tearDownProxies } from "./proxy-setup.js";
+import {
+  BENCH_USER,
+  proxyRss,
+  setUpProxies,
+  subjectsOf,
+  tearDownProxies,
+  type LaunchedServer,
+} from "./proxy-setup.js";
 
 const BACKEND = fileURLToPath(new URL("../backends/trivial-backend.ts", import.meta.url));
 const base = `/user/${BENCH_USER}`;
@@ -47,22 +56,40 @@ export const TRIVIAL_TESTS: readonly ProxyTest[] = [
 ];
 
 /**
+ * The trivial backend listens on its socket and on a TCP port of 127.0.0.1, and prints the port
+ * to its log (the launcher's `logPath`) once both listen, which may be just after the launcher
+ * saw it answer on the socket.
+ */
+async function sameProcessOnTcp(launched: LaunchedServer): Promise<{ pid: number; port: number }> {
+  const deadline = performance.now() + 10_000;
+  for (;;) {
+    const match = /^listening on 127\.0\.0\.1:(\d+)$/m.exec(readFileSync(launched.logPath, "utf8"));
+    if (match?.[1] !== undefined) return { pid: launched.pid, port: Number(match[1]) };
+    if (performance.now() > deadline) {
+      throw new Error(`the trivial backend did not report its TCP port in ${launched.logPath}`);
+    }
+    await sleep(20);
+  }
+}
+
+/**
  * The proxy alone: a trivial Node backend (started by Slipway's own launcher as the bench
- * user's server) reached directly, through Slipway and through configurable-http-proxy.
+ * user's server) reached directly, through Slipway (over its socket) and through
+ * configurable-http-proxy and nginx (over its TCP port).
  */
 export const proxyTrivial: Scenario = {
   group: "proxy-trivial",
   title: "Proxy in front of a trivial Node backend",
   async run(ctx: BenchContext) {
-    const setup = await setUpProxies(ctx, tsNodeArgv(BACKEND), ctx.tmp);
+    const setup = await setUpProxies(ctx, tsNodeArgv(BACKEND), ctx.tmp, sameProcessOnTcp);
     try {
       const auth = { authorization: `token ${setup.hub.token}` };
+      // One process behind every subject.
+      const backend = { roles: { backend: () => [setup.launched.pid] } };
       // The backend ignores credentials; every subject sends the same header so requests are alike.
-      const subjects = subjectsOf(setup, auth, auth);
+      const subjects = subjectsOf(setup, auth, auth, { launched: backend, anchor: backend });
       const before = proxyRss(subjects);
-      await measureProxies(ctx, "proxy-trivial", TRIVIAL_TESTS, subjects, {
-        backend: () => [setup.serverPid],
-      });
+      await measureProxies(ctx, "proxy-trivial", TRIVIAL_TESTS, subjects);
       const after = proxyRss(subjects);
       for (const [name, mib] of Object.entries(after)) {
         ctx.addRow({
