@@ -5,6 +5,7 @@ import { identityPolicy } from "../config/policies.js";
 import type { User } from "../domain/types.js";
 import type { SessionStore, Store } from "../ports/store.js";
 import { IdentityService } from "../services/identity-service.js";
+import { SessionService } from "../services/session-service.js";
 import { openStore } from "../store/open-store.js";
 import { FakeClock } from "../store/store.contract.js";
 import { PasswordHasher } from "./password-hasher.js";
@@ -18,7 +19,8 @@ export const FREE_FAILURES_PER_ADDRESS = 5;
 /** Built-in accounts as the hub runs them, on a real SQLite store and a fake clock, with alice in it. */
 export interface LocalAccountsFixture {
   readonly identity: IdentityService;
-  /** The store the identity service writes to; its sessions are counted. */
+  readonly sessions: SessionService;
+  /** The store the services write to; its sessions are counted. */
   readonly store: Store;
   readonly clock: FakeClock;
   readonly sealer: SecretBox;
@@ -71,20 +73,26 @@ export async function openLocalAccounts(
   const hasher = new PasswordHasher({ cost: { N: 2 ** 10, r: 8, p: 1 } });
   const sealer = new SecretBox(randomBytes(32));
   const codes = new Totp();
+  const random = { token: () => newToken(32), sha256: sha256Hex };
+  const log = pino({ level: "silent" });
+  const policy = identityPolicy(config.config, 0);
+  const sessions = new SessionService({ store, clock, random, log, policy });
   const identity = new IdentityService({
     store,
     clock,
     hasher,
     totp: codes,
     sealer,
-    random: { token: () => newToken(32), sha256: sha256Hex },
-    log: pino({ level: "silent" }),
-    policy: identityPolicy(config.config, 0),
+    random,
+    log,
+    policy,
+    sessions,
   });
   const alice = await store.users.create({ name: "alice", admin: false });
   await store.users.setPassword(alice.id, await hasher.hash(ALICE_PASSWORD));
   return {
     identity,
+    sessions,
     store,
     clock,
     sealer,

@@ -1,7 +1,7 @@
 import { can, type Principal } from "../domain/principal.js";
 import { readCookie } from "../http/cookies.js";
 import type { CredentialRequest, ProxyAuthenticate, ProxyPrincipal } from "../proxy/types.js";
-import type { IdentityService } from "../services/identity-service.js";
+import type { SessionService } from "../services/session-service.js";
 import { TokenService } from "../services/token-service.js";
 
 /**
@@ -10,10 +10,10 @@ import { TokenService } from "../services/token-service.js";
  */
 export function proxyAuthentication(deps: {
   tokens: TokenService;
-  identity: IdentityService;
+  sessions: SessionService;
   sessionCookie: string;
 }): ProxyAuthenticate {
-  const { tokens, identity } = deps;
+  const { tokens, sessions } = deps;
   const proxyPrincipals = new WeakMap<Principal, ProxyPrincipal>();
   const toProxy = (principal: Principal | null): ProxyPrincipal | null => {
     if (!principal) return null;
@@ -40,7 +40,7 @@ export function proxyAuthentication(deps: {
     }
     const sessionId = readCookie(req.headers.cookie, deps.sessionCookie);
     if (sessionId === undefined) return null;
-    const resolved = identity.resolveSession(sessionId);
+    const resolved = sessions.resolveSession(sessionId);
     const pick = (s: Awaited<typeof resolved>) =>
       s && s.session.stage === "full" ? toProxy(s.principal) : null;
     return resolved instanceof Promise ? resolved.then(pick) : pick(resolved);

@@ -8,6 +8,7 @@ import type { Authenticator } from "../ports/authenticator.js";
 import type { Logger } from "../ports/logger.js";
 import type { IdentityService } from "../services/identity-service.js";
 import type { ServersService } from "../services/servers-service.js";
+import type { SessionService } from "../services/session-service.js";
 import type { SpawnOptions } from "../services/spawn-options.js";
 import { TokenService } from "../services/token-service.js";
 import type { UsersService } from "../services/users-service.js";
@@ -26,6 +27,7 @@ export interface HttpContext {
   /** How people sign in; the sign-in pages go through it, never past it. */
   readonly authenticator: Authenticator;
   readonly identity: IdentityService;
+  readonly sessions: SessionService;
   readonly tokens: TokenService;
   readonly users: UsersService;
   readonly servers: ServersService;
@@ -65,7 +67,7 @@ export function sessionIdOf(ctx: Pick<HttpContext, "cookies">, request: FastifyR
 }
 
 /** What finding out who is calling needs. */
-export type CallerContext = Pick<HttpContext, "identity" | "tokens" | "cookies">;
+export type CallerContext = Pick<HttpContext, "sessions" | "tokens" | "cookies">;
 
 /** Resolves the caller from an API token (preferred) or the session cookie (full sessions only). */
 export async function resolvePrincipal(
@@ -76,7 +78,7 @@ export async function resolvePrincipal(
   if (token !== undefined) return await ctx.tokens.resolve(token);
   const sessionId = sessionIdOf(ctx, request);
   if (sessionId === undefined) return null;
-  const session = await ctx.identity.resolveSession(sessionId);
+  const session = await ctx.sessions.resolveSession(sessionId);
   if (!session || session.session.stage !== "full") return null;
   return session.principal;
 }

@@ -10,6 +10,7 @@ import type { Store } from "../ports/store.js";
 import { openStore } from "../store/open-store.js";
 import { IdentityService, type IdentityPolicy } from "./identity-service.js";
 import type { PasswordCheckLimits } from "./limited-password-hashing.js";
+import { SessionService, type SessionPolicy } from "./session-service.js";
 
 const FREE = 3;
 /** Wider than FREE, as a NAT or a front proxy puts many people behind one address. */
@@ -21,11 +22,14 @@ const policy: IdentityPolicy = {
   totp: "optional",
   issuer: "Slipway",
   passwordMinLength: 10,
+  setupLinkTtlMs: 86_400_000,
+  throttle: { freeFailures: FREE, freeFailuresPerAddress: PER_ADDRESS, baseDelay: 30, maxDelay: 300 },
+};
+
+const sessionPolicy: SessionPolicy = {
   sessionIdleTimeoutMs: 3_600_000,
   sessionMaxAgeMs: 86_400_000,
-  setupLinkTtlMs: 86_400_000,
   cacheTtlMs: 0,
-  throttle: { freeFailures: FREE, freeFailuresPerAddress: PER_ADDRESS, baseDelay: 30, maxDelay: 300 },
 };
 
 const clock: Clock = {
@@ -120,8 +124,21 @@ describe("IdentityService: attempts sent together", () => {
   let alice: User;
 
   /** The service over this test's store and hasher, with room for all the checks a test sends by default. */
-  const identityWith = (passwordChecks: PasswordCheckLimits = { concurrent: 8, queued: 100 }) =>
-    new IdentityService({ store, clock, hasher, totp, sealer, random, policy, log: quiet, passwordChecks });
+  const identityWith = (passwordChecks: PasswordCheckLimits = { concurrent: 8, queued: 100 }) => {
+    const sessions = new SessionService({ store, clock, random, policy: sessionPolicy, log: quiet });
+    return new IdentityService({
+      store,
+      clock,
+      hasher,
+      totp,
+      sealer,
+      random,
+      policy,
+      log: quiet,
+      sessions,
+      passwordChecks,
+    });
+  };
 
   beforeEach(async () => {
     store = await openStore("sqlite::memory:", { clock });

@@ -1,9 +1,6 @@
 import { isSlipwayError, SlipwayError } from "../domain/errors.js";
 import { assertUserName } from "../domain/names.js";
-import type { Principal } from "../domain/principal.js";
-import { roleScopes } from "../domain/scopes.js";
-import type { Session, SessionStage, User } from "../domain/types.js";
-import type { Identity } from "../ports/authenticator.js";
+import type { SessionStage, User } from "../domain/types.js";
 import type { Clock } from "../ports/clock.js";
 import type { Logger } from "../ports/logger.js";
 import type { PasswordHashing, Sealer, TotpCodes } from "../ports/security.js";
@@ -13,16 +10,13 @@ import {
   LimitedPasswordHashing,
   type PasswordCheckLimits,
 } from "./limited-password-hashing.js";
-import { TtlCache } from "./ttl-cache.js";
+import type { SessionService, SignInResult } from "./session-service.js";
 
 export interface IdentityPolicy {
   readonly totp: "required" | "optional";
   readonly issuer: string;
   readonly passwordMinLength: number;
-  readonly sessionIdleTimeoutMs: number;
-  readonly sessionMaxAgeMs: number;
   readonly setupLinkTtlMs: number;
-  readonly cacheTtlMs: number;
   readonly throttle: {
     readonly freeFailures: number;
     readonly freeFailuresPerAddress: number;
@@ -35,12 +29,6 @@ export interface Randomness {
   /** A fresh unguessable token (>= 256 bits), URL-safe. */
   token(): string;
   sha256(value: string): string;
-}
-
-export interface SignInResult {
-  readonly sessionId: string;
-  readonly session: Session;
-  readonly user: User;
 }
 
 /** A right password: the account, and the session of the step still needed when one is. */
@@ -70,26 +58,17 @@ interface AttemptKeys {
   readonly address?: string;
 }
 
-interface CachedSession {
-  readonly session: Session;
-  readonly user: User;
-  readonly principal: Principal;
-}
-
 /**
  * Attempts older than this no longer count: an address shared by many people (a NAT, a proxy)
  * must not stay slowed down forever by failures long past.
  */
 const FAILURE_WINDOW_MS = 15 * 60_000;
 
-/** Minimum gap between two store writes of a session's last-seen time. */
-const TOUCH_INTERVAL_MS = 60_000;
-
 /**
- * Built-in accounts: passwords, TOTP, sessions and set-up links. Sessions and their ids are
- * opaque random tokens; only their SHA-256 is stored, so a database dump opens no session. The
+ * Built-in accounts: passwords, TOTP, set-up links and the throttling of sign-in attempts. The
  * sign-in methods prove an account (through the steps of its second factor, each a session of its
- * own) and leave the full session to `startSession`, which serves every authenticator.
+ * own, kept by the session service) and leave the full session to `SessionService.startSession`,
+ * which serves every authenticator.
  */
 export class IdentityService {
   readonly #store: Store;
@@ -102,9 +81,7 @@ export class IdentityService {
   readonly #accountRule: ThrottleRule;
   readonly #addressRule: ThrottleRule;
   readonly #log: Logger;
-  readonly #sessions: TtlCache<CachedSession>;
-  readonly #lastTouch = new Map<string, number>();
-  readonly #sessionEndListeners = new Set<(credentialKey: string, userId: number) => void>();
+  readonly #sessions: SessionService;
 
   constructor(deps: {
     store: Store;
@@ -115,6 +92,7 @@ export class IdentityService {
     random: Randomness;
     policy: IdentityPolicy;
     log: Logger;
+    sessions: SessionService;
     passwordChecks?: PasswordCheckLimits;
   }) {
     this.#store = deps.store;
@@ -135,21 +113,11 @@ export class IdentityService {
     this.#accountRule = rule(freeFailures);
     this.#addressRule = rule(freeFailuresPerAddress);
     this.#log = deps.log;
-    this.#sessions = new TtlCache({
-      ttlMs: deps.policy.cacheTtlMs,
-      maxEntries: 50_000,
-      now: () => deps.clock.now().getTime(),
-    });
+    this.#sessions = deps.sessions;
   }
 
   get totpRequired(): boolean {
     return this.#policy.totp === "required";
-  }
-
-  /** Called when sessions end (sign-out, disable) so open websockets can be closed. */
-  onSessionEnd(listener: (credentialKey: string, userId: number) => void): () => void {
-    this.#sessionEndListeners.add(listener);
-    return () => this.#sessionEndListeners.delete(listener);
   }
 
   // --- password step -------------------------------------------------------------------------
@@ -170,14 +138,14 @@ export class IdentityService {
     if (user.disabled) throw new SlipwayError("user_disabled");
     const stage: SessionStage = user.totpEnrolled ? "totp" : this.totpRequired ? "enrol" : "full";
     this.#log.info({ event: "password_ok", user: user.name, stage }, "password accepted");
-    return { user, pending: stage === "full" ? null : await this.#createSession(user, stage) };
+    return { user, pending: stage === "full" ? null : await this.#sessions.createSession(user, stage) };
   }
 
   // --- TOTP ----------------------------------------------------------------------------------
 
   /** Second factor at sign-in: ends the session at stage "totp" and returns its user, now proven. */
   async completeTotp(sessionId: string, code: string, address: string): Promise<User> {
-    const current = await this.#loadSession(sessionId);
+    const current = await this.#sessions.loadSession(sessionId);
     if (!current || current.session.stage !== "totp") throw new SlipwayError("not_authenticated");
     const user = current.user;
     const accepted = await this.#attempt(
@@ -194,7 +162,7 @@ export class IdentityService {
       this.#log.info({ event: "totp_failed", user: user.name, address }, "one-time code refused");
       throw new SlipwayError("invalid_totp");
     }
-    await this.#endSession(sessionId);
+    await this.#sessions.endSession(sessionId);
     this.#log.info({ event: "sign_in", user: user.name }, "signed in");
     return user;
   }
@@ -214,7 +182,7 @@ export class IdentityService {
    * session and returns the user, now with an authenticator.
    */
   async completeTotpEnrolment(sessionId: string, pending: string, code: string): Promise<User> {
-    const current = await this.#loadSession(sessionId);
+    const current = await this.#sessions.loadSession(sessionId);
     if (!current || current.session.stage !== "enrol") throw new SlipwayError("not_authenticated");
     return this.#finishEnrolment(sessionId, current.user, pending, code);
   }
@@ -231,7 +199,7 @@ export class IdentityService {
     code: string,
     address: string,
   ): Promise<SignInResult> {
-    const current = await this.#loadSession(sessionId);
+    const current = await this.#sessions.loadSession(sessionId);
     if (!current || current.session.stage !== "full") throw new SlipwayError("not_authenticated");
     const user = current.user;
     if (user.totpEnrolled) {
@@ -245,7 +213,7 @@ export class IdentityService {
       },
     );
     if (!confirmed) throw new SlipwayError("invalid_credentials", "The password is not right.");
-    return this.#createSession(await this.#finishEnrolment(sessionId, user, pending, code), "full");
+    return this.#sessions.createSession(await this.#finishEnrolment(sessionId, user, pending, code), "full");
   }
 
   /** Checks the code against the secret sealed in `pending`, stores it, and ends the session. */
@@ -277,7 +245,7 @@ export class IdentityService {
     if (step === undefined) throw new SlipwayError("invalid_totp");
     await this.#store.users.setTotp(user.id, this.#sealer.seal(secret));
     await this.#store.users.consumeTotpStep(user.id, step);
-    await this.#endSession(sessionId);
+    await this.#sessions.endSession(sessionId);
     this.#log.info({ event: "totp_enrolled", user: user.name }, "authenticator enrolled");
     const fresh = await this.#store.users.getById(user.id);
     if (!fresh) throw new SlipwayError("user_not_found");
@@ -308,11 +276,11 @@ export class IdentityService {
     await this.#store.users.setPassword(user.id, hash);
     // A set-up link replaces the credentials: it must not leave an old authenticator behind.
     await this.#store.users.setTotp(user.id, null);
-    await this.#endUserSessions(user.id);
+    await this.#sessions.endUserSessions(user.id);
     const fresh = await this.#store.users.getById(user.id);
     if (!fresh) throw new SlipwayError("user_not_found");
     this.#log.info({ event: "setup_completed", user: user.name }, "account set up");
-    return this.#createSession(fresh, this.totpRequired ? "enrol" : "full");
+    return this.#sessions.createSession(fresh, this.totpRequired ? "enrol" : "full");
   }
 
   /** Creates the first admin from the bootstrap link; refused once any user exists. */
@@ -328,143 +296,11 @@ export class IdentityService {
   }
 
   async signInAfterSetup(user: User): Promise<SignInResult> {
-    return this.#createSession(user, this.totpRequired ? "enrol" : "full");
+    return this.#sessions.createSession(user, this.totpRequired ? "enrol" : "full");
   }
 
   checkPasswordPolicy(password: string): void {
     this.#checkPasswordPolicy(password);
-  }
-
-  // --- sessions ------------------------------------------------------------------------------
-
-  /**
-   * Starts a full session for an identity an authenticator vouched for: the account it names
-   * must exist and be enabled.
-   */
-  async startSession(identity: Identity): Promise<SignInResult> {
-    const user = await this.#store.users.getByName(identity.name);
-    if (!user) throw new SlipwayError("not_authenticated");
-    if (user.disabled) throw new SlipwayError("user_disabled");
-    return this.#createSession(user, "full");
-  }
-
-  /**
-   * Resolves a session cookie. Returns synchronously when the session is cached, so the proxy's
-   * hot path has no await; otherwise consults the store once.
-   */
-  resolveSession(sessionId: string): CachedSession | null | Promise<CachedSession | null> {
-    if (sessionId.length === 0 || sessionId.length > 128) return null;
-    const idHash = this.#random.sha256(sessionId);
-    const cached = this.#sessions.get(idHash);
-    if (cached !== undefined) {
-      if (!this.#isLive(cached.session)) return null;
-      this.#maybeTouch(idHash);
-      return cached;
-    }
-    return this.#loadSession(sessionId);
-  }
-
-  async signOut(sessionId: string): Promise<void> {
-    const current = await this.#loadSession(sessionId);
-    await this.#endSession(sessionId);
-    if (current) this.#log.info({ event: "sign_out", user: current.user.name }, "signed out");
-  }
-
-  /** Ends every session of a user (disable, credential reset), on this replica at once. */
-  async endUserSessions(userId: number): Promise<void> {
-    await this.#endUserSessions(userId);
-  }
-
-  async #endUserSessions(userId: number): Promise<void> {
-    await this.#store.sessions.deleteForUser(userId);
-    this.#sessions.deleteWhere((entry) => entry.user.id === userId);
-    for (const listener of this.#sessionEndListeners) listener(`user:${userId}`, userId);
-  }
-
-  forgetUser(userId: number): void {
-    this.#sessions.deleteWhere((entry) => entry.user.id === userId);
-  }
-
-  /**
-   * Whether a full session is still good, asked of the store rather than the cache so that a
-   * sign-out on another replica counts. `used` records use that reached no hub page (traffic on
-   * a websocket opened with the session), so working in a notebook keeps the session alive.
-   */
-  async isSessionValid(idHash: string, used: boolean): Promise<boolean> {
-    const session = await this.#store.sessions.get(idHash);
-    const user =
-      session && session.stage === "full" ? await this.#store.users.getById(session.userId) : undefined;
-    if (!session || !user || user.disabled || !this.#isLive(session)) {
-      this.#sessions.delete(idHash);
-      this.#lastTouch.delete(idHash);
-      return false;
-    }
-    if (used) this.#maybeTouch(idHash);
-    return true;
-  }
-
-  async #loadSession(sessionId: string): Promise<CachedSession | null> {
-    const idHash = this.#random.sha256(sessionId);
-    const session = await this.#store.sessions.get(idHash);
-    if (!session || !this.#isLive(session)) return null;
-    const user = await this.#store.users.getById(session.userId);
-    if (!user || user.disabled) return null;
-    const entry: CachedSession = {
-      session,
-      user,
-      principal: {
-        user,
-        scopes: roleScopes(user.name, user.admin),
-        via: "cookie",
-        credentialKey: idHash,
-        xsrfToken: session.xsrfToken,
-      },
-    };
-    if (session.stage === "full") this.#sessions.set(idHash, entry);
-    this.#maybeTouch(idHash);
-    return entry;
-  }
-
-  #isLive(session: Session): boolean {
-    const now = this.#clock.now().getTime();
-    if (session.expiresAt.getTime() <= now) return false;
-    const lastSeen = Math.max(session.lastSeenAt.getTime(), this.#lastTouch.get(session.idHash) ?? 0);
-    return now - lastSeen < this.#policy.sessionIdleTimeoutMs;
-  }
-
-  #maybeTouch(idHash: string): void {
-    const now = this.#clock.now().getTime();
-    const last = this.#lastTouch.get(idHash) ?? 0;
-    if (now - last < TOUCH_INTERVAL_MS) return;
-    this.#lastTouch.set(idHash, now);
-    this.#store.sessions.touch(idHash, new Date(now)).catch((err: unknown) => {
-      this.#log.warn({ err }, "could not record session activity");
-    });
-  }
-
-  async #createSession(user: User, stage: SessionStage): Promise<SignInResult> {
-    const sessionId = this.#random.token();
-    const now = this.#clock.now();
-    const session: Session = {
-      idHash: this.#random.sha256(sessionId),
-      userId: user.id,
-      stage,
-      xsrfToken: this.#random.token(),
-      createdAt: now,
-      lastSeenAt: now,
-      expiresAt: new Date(now.getTime() + (stage === "full" ? this.#policy.sessionMaxAgeMs : 15 * 60_000)),
-    };
-    await this.#store.sessions.create(session);
-    return { sessionId, session, user };
-  }
-
-  async #endSession(sessionId: string): Promise<void> {
-    const idHash = this.#random.sha256(sessionId);
-    const cached = this.#sessions.get(idHash);
-    this.#sessions.delete(idHash);
-    this.#lastTouch.delete(idHash);
-    await this.#store.sessions.delete(idHash);
-    for (const listener of this.#sessionEndListeners) listener(idHash, cached?.user.id ?? -1);
   }
 
   // --- throttling ----------------------------------------------------------------------------

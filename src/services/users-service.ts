@@ -5,12 +5,14 @@ import type { Logger } from "../ports/logger.js";
 import type { Page, Store } from "../ports/store.js";
 import type { IdentityService } from "./identity-service.js";
 import type { ServersService } from "./servers-service.js";
+import type { SessionService } from "./session-service.js";
 import type { TokenService } from "./token-service.js";
 
 /** Account administration: create, promote, disable, delete. */
 export class UsersService {
   readonly #store: Store;
   readonly #identity: IdentityService;
+  readonly #sessions: SessionService;
   readonly #servers: ServersService;
   readonly #tokens: TokenService;
   readonly #log: Logger;
@@ -18,12 +20,14 @@ export class UsersService {
   constructor(deps: {
     store: Store;
     identity: IdentityService;
+    sessions: SessionService;
     servers: ServersService;
     tokens: TokenService;
     log: Logger;
   }) {
     this.#store = deps.store;
     this.#identity = deps.identity;
+    this.#sessions = deps.sessions;
     this.#servers = deps.servers;
     this.#tokens = deps.tokens;
     this.#log = deps.log;
@@ -105,10 +109,10 @@ export class UsersService {
       throw new SlipwayError("forbidden", "You cannot remove your own admin rights or disable yourself.");
     }
     const updated = await this.#store.users.update(user.id, patch);
-    this.#identity.forgetUser(user.id);
+    this.#sessions.forgetUser(user.id);
     this.#tokens.forgetUser(user.id);
     if (patch.disabled === true && !user.disabled) {
-      await this.#identity.endUserSessions(user.id);
+      await this.#sessions.endUserSessions(user.id);
       await this.#servers.stopAllFor(user, "The account was disabled");
       this.#log.info({ event: "user_disabled", user: name, by: actor.name }, "user disabled");
     }
@@ -118,10 +122,10 @@ export class UsersService {
   async delete(actor: User, name: string): Promise<void> {
     const user = await this.get(name);
     if (user.id === actor.id) throw new SlipwayError("forbidden", "You cannot delete yourself.");
-    await this.#identity.endUserSessions(user.id);
+    await this.#sessions.endUserSessions(user.id);
     await this.#servers.stopAllFor(user, "The account was deleted");
     await this.#store.users.delete(user.id);
-    this.#identity.forgetUser(user.id);
+    this.#sessions.forgetUser(user.id);
     this.#tokens.forgetUser(user.id);
     this.#log.info({ event: "user_deleted", user: name, by: actor.name }, "user deleted");
   }

@@ -69,6 +69,7 @@ describe("the sign-in page, whatever the authenticator begins with", () => {
     const ctx = {
       authenticator,
       identity: accounts.identity,
+      sessions: accounts.sessions,
       tokens,
       cookies,
       publicOrigin: "http://hub.test",
@@ -114,7 +115,7 @@ describe("the sign-in page, whatever the authenticator begins with", () => {
     });
     assert.equal(res.statusCode, 303);
     assert.equal(res.headers.location, "/hub/spawn");
-    const session = await accounts.identity.resolveSession(sessionOf(res.headers["set-cookie"]) ?? "");
+    const session = await accounts.sessions.resolveSession(sessionOf(res.headers["set-cookie"]) ?? "");
     assert.equal(session?.session.stage, "full");
     assert.equal(session?.user.name, "alice");
   });

@@ -13,7 +13,7 @@ export function registerLogoutPage(app: FastifyInstance, ctx: SignInContext): vo
   app.get("/hub/logout", async (request, reply) => {
     // Signing out changes state, so it takes a POST; this page only offers the button.
     const sessionId = sessionIdOf(ctx, request);
-    const resolved = sessionId ? await ctx.identity.resolveSession(sessionId) : null;
+    const resolved = sessionId ? await ctx.sessions.resolveSession(sessionId) : null;
     if (!resolved) return reply.redirect("/hub/login", 302);
     reply.type("text/html; charset=utf-8");
     return page({
@@ -33,13 +33,13 @@ export function registerLogoutPage(app: FastifyInstance, ctx: SignInContext): vo
   app.post("/hub/logout", async (request, reply) => {
     const body = parseBody(logoutBody, request.body);
     const sessionId = sessionIdOf(ctx, request);
-    const resolved = sessionId ? await ctx.identity.resolveSession(sessionId) : null;
+    const resolved = sessionId ? await ctx.sessions.resolveSession(sessionId) : null;
     if (sessionId && resolved) {
       const sent = request.headers["x-xsrf-token"];
       checkSameOrigin(ctx, request, null);
       const token = typeof sent === "string" ? sent : body._xsrf;
       if (token !== resolved.session.xsrfToken) throw new SlipwayError("csrf_failed");
-      await ctx.identity.signOut(sessionId);
+      await ctx.sessions.signOut(sessionId);
     }
     reply.clearCookie(ctx.cookies.session, cookieOptions(ctx));
     // Sessions keep no auth state yet: the methods that need one for their way out bring it.

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { retryAfterOf, type SlipwayError } from "../../domain/errors.js";
 import type { SessionStage, User } from "../../domain/types.js";
 import type { SignInOutcome, SignInRequest, SignInStep } from "../../ports/authenticator.js";
-import type { SignInResult } from "../../services/identity-service.js";
+import type { SignInResult } from "../../services/session-service.js";
 import { clientAddress, sessionIdOf, type HttpContext } from "../context.js";
 import { safeNext } from "../safe-next.js";
 
@@ -13,7 +13,7 @@ import { safeNext } from "../safe-next.js";
 /** What the sign-in pages use of the hub. */
 export type SignInContext = Pick<
   HttpContext,
-  "authenticator" | "identity" | "tokens" | "cookies" | "publicOrigin" | "trustForwarded"
+  "authenticator" | "identity" | "sessions" | "tokens" | "cookies" | "publicOrigin" | "trustForwarded"
 >;
 
 /**
@@ -114,12 +114,12 @@ export async function finishSignIn(
   replaced?: string,
 ): Promise<FastifyReply> {
   if (outcome.kind === "step") {
-    if (replaced) await ctx.identity.signOut(replaced);
+    if (replaced) await ctx.sessions.signOut(replaced);
     setSessionCookie(ctx, reply, outcome.handle);
     return reply.redirect(withNext(STEPS[outcome.step].page, next), 303);
   }
-  const result = await ctx.identity.startSession(outcome.identity);
-  if (replaced) await ctx.identity.signOut(replaced);
+  const result = await ctx.sessions.startSession(outcome.identity);
+  if (replaced) await ctx.sessions.signOut(replaced);
   return enterSession(ctx, reply, result, outcome.next === undefined ? next : safeNext(outcome.next));
 }
 
@@ -137,7 +137,7 @@ export async function pendingStep(
   step: SignInStep,
 ): Promise<PendingStep | undefined> {
   const handle = sessionIdOf(ctx, request);
-  const resolved = handle ? await ctx.identity.resolveSession(handle) : null;
+  const resolved = handle ? await ctx.sessions.resolveSession(handle) : null;
   if (!handle || !resolved || resolved.session.stage !== STEPS[step].stage) return undefined;
   return { handle, user: resolved.user, xsrfToken: resolved.session.xsrfToken };
 }
