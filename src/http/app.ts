@@ -15,12 +15,7 @@ import { newToken } from "../auth/random-token.js";
 import type { HttpContext } from "./context.js";
 import { errorPage } from "./pages/layout.js";
 import { registerPages } from "./pages/register-pages.js";
-import { registerBatchRoutes } from "./routes/api-batch.js";
-import { registerEventRoutes } from "./routes/api-events.js";
-import { registerHubRoutes } from "./routes/api-hub.js";
-import { registerServerRoutes } from "./routes/api-servers.js";
-import { registerTokenRoutes } from "./routes/api-tokens.js";
-import { registerUserRoutes } from "./routes/api-users.js";
+import { registerApiRoutes } from "./routes/register-api-routes.js";
 
 export interface AppOptions {
   readonly serverFactory: FastifyServerFactory;
@@ -208,12 +203,7 @@ export async function buildApp(ctx: HttpContext, options: AppOptions): Promise<F
   registerErrorHandlers(app, ctx.log);
   registerStatic(app, options.staticDir);
 
-  registerHubRoutes(app, ctx);
-  registerUserRoutes(app, ctx);
-  registerServerRoutes(app, ctx);
-  registerTokenRoutes(app, ctx);
-  registerEventRoutes(app, ctx);
-  registerBatchRoutes(app, ctx);
+  registerApiRoutes(app, ctx);
   registerPages(app, ctx, () => newToken(32));
   return app;
 }

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Server } from "../domain/types.js";
-import { absentDefaultServer, serverModel, serverView } from "./presenters.js";
+import type { Server, User } from "../domain/types.js";
+import {
+  absentDefaultServer,
+  currentUserModel,
+  newUserModel,
+  serverModel,
+  serverView,
+} from "./presenters.js";
 
 function server(patch: Partial<Server>): Server {
   return {
@@ -95,5 +101,43 @@ describe("the server view of the pages", () => {
     assert.equal(view.endsAt, "2026-11-25T09:46:40.000Z");
     assert.equal(view.statusUnknown, null);
     assert.deepEqual([view.canOpen, view.canStop, view.changing], [true, true, false]);
+  });
+});
+
+describe("the user models", () => {
+  const alice: User = {
+    id: 1,
+    name: "alice",
+    admin: false,
+    disabled: false,
+    createdAt: new Date(0),
+    lastActivity: null,
+    totpEnrolled: false,
+    hasPassword: false,
+  };
+
+  it("gives a new user its set-up link on the hub's public origin, and no servers", () => {
+    const model = newUserModel(alice, "https://hub.example", "tok3n");
+    assert.equal(model.setup_url, "https://hub.example/hub/setup/tok3n");
+    assert.deepEqual([model.name, model.servers, model.server], ["alice", {}, null]);
+  });
+
+  it("gives the caller its own scopes, sorted, and never a session id", () => {
+    const principal = {
+      user: alice,
+      scopes: new Set(["servers!user=alice", "read:users!user=alice", "access:servers!user=alice"]),
+      via: "cookie" as const,
+      credentialKey: "session-hash",
+      xsrfToken: "xsrf",
+    };
+    const model = currentUserModel(principal, [server({})]);
+    assert.deepEqual(model.scopes, [
+      "access:servers!user=alice",
+      "read:users!user=alice",
+      "servers!user=alice",
+    ]);
+    assert.equal(model.session_id, null);
+    assert.deepEqual(Object.keys(model.servers), ["gpu"]);
+    assert.ok(!JSON.stringify(model).includes("xsrf") && !JSON.stringify(model).includes("session-hash"));
   });
 });

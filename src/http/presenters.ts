@@ -1,4 +1,5 @@
 import { serverPrefix } from "../domain/names.js";
+import type { Principal } from "../domain/principal.js";
 import { isStarting, type ServerState } from "../domain/server-state.js";
 import type { ApiToken, Server, User } from "../domain/types.js";
 
@@ -89,6 +90,25 @@ export function userModel(
     auth_state: null,
     slipway: { disabled: user.disabled, totp_enrolled: user.totpEnrolled, has_password: user.hasPassword },
   };
+}
+
+/** `GET /hub/api/user`: the caller, and the scopes its credential holds. */
+export function currentUserModel(principal: Principal, servers: readonly Server[]) {
+  return {
+    ...userModel(principal.user, servers, true),
+    scopes: [...principal.scopes].sort(),
+    session_id: null,
+  };
+}
+
+/** The one-time link with which a user sets a password; the token in it is shown only here. */
+export function setupLinkModel(publicOrigin: string, setupToken: string) {
+  return { setup_url: `${publicOrigin}/hub/setup/${setupToken}` };
+}
+
+/** A user just created: no servers yet, and the set-up link. */
+export function newUserModel(user: User, publicOrigin: string, setupToken: string) {
+  return { ...userModel(user, [], false), ...setupLinkModel(publicOrigin, setupToken) };
 }
 
 export function tokenModel(token: ApiToken, userName: string) {
