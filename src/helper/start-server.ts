@@ -84,6 +84,7 @@ export async function startServer(req: StartRequest, ctx: HelperContext): Promis
   }
 }
 
+/** Spawns the server, records its pid, and resolves once it listens on `socket`. */
 async function launch(
   req: StartRequest,
   dir: ServerDir,
@@ -91,7 +92,54 @@ async function launch(
   cwd: string,
   ctx: HelperContext,
 ): Promise<StartResult> {
-  const [file, ...args] = req.command;
+  const server = await spawnAndRecord(req, dir, cwd, ctx);
+  await waitForSocket(server, socket, req, dir, ctx);
+  return { pid: server.pid, startTime: server.startTime, socket, logPath: dir.logPath, dir: dir.dir };
+}
+
+/** A process just spawned: its pid (none when it was gone before one could be read) and its end. */
+interface SpawnedProcess {
+  readonly pid: number | undefined;
+  /** Resolves when the process exits. */
+  readonly exit: Promise<void>;
+  /** How it ended; undefined while it runs. */
+  exitStatus(): ExitStatus | undefined;
+}
+
+/** The server's process once recorded: its pid, and the start time that tells it from a later one. */
+interface ServerProcess extends SpawnedProcess {
+  readonly pid: number;
+  readonly startTime: number;
+}
+
+/**
+ * Spawns the server in a session of its own, its output in its log, and writes its pid and start
+ * time to the server's directory.
+ */
+async function spawnAndRecord(
+  req: StartRequest,
+  dir: ServerDir,
+  cwd: string,
+  ctx: HelperContext,
+): Promise<ServerProcess> {
+  const child = await spawnDetached(req.command, dir, cwd, ctx);
+  // The start time recorded next to the pid is what tells this process from a later one that
+  // reuses the number. A process already exited and reaped has nothing to record.
+  const st = child.pid === undefined ? undefined : await ctx.proc.stat(child.pid);
+  if (child.pid === undefined || st === undefined) throw await exitedEarly(child, dir, req);
+  const identity = { pid: child.pid, startTime: st.startTime };
+  await dir.writePid(identity);
+  return { ...identity, exit: child.exit, exitStatus: child.exitStatus };
+}
+
+/** Runs `command` detached, with the server's environment and its output in its log. */
+async function spawnDetached(
+  command: readonly string[],
+  dir: ServerDir,
+  cwd: string,
+  ctx: HelperContext,
+): Promise<SpawnedProcess> {
+  const [file, ...args] = command;
   if (file === undefined) throw new HelperFailure("bad_request", "The command is empty.");
   const log = await open(dir.logPath, "w", 0o600);
   let child;
@@ -129,22 +177,20 @@ async function launch(
     await log.close();
   }
   child.unref();
-  const exitedEarly = async () => {
-    await exit;
-    return new HelperFailure(
-      "exited",
-      `The server process ${describeExit(exited)} before it listened.`,
-      await tail(dir, req),
-    );
-  };
+  return { pid, exit, exitStatus: () => exited };
+}
 
-  // The start time recorded next to the pid is what tells this process from a later one that
-  // reuses the number. A process already exited and reaped has nothing to record.
-  const st = pid === undefined ? undefined : await ctx.proc.stat(pid);
-  if (pid === undefined || st === undefined) throw await exitedEarly();
-  const identity = { pid, startTime: st.startTime };
-  await dir.writePid(identity);
-
+/**
+ * Waits until the server's socket appears: at growing intervals, and at once when the server
+ * writes to its log or exits. Fails when it exits first or the start timeout passes.
+ */
+async function waitForSocket(
+  server: ServerProcess,
+  socket: string,
+  req: StartRequest,
+  dir: ServerDir,
+  ctx: HelperContext,
+): Promise<void> {
   const deadline = ctx.now() + req.startTimeoutMs;
   const backoff = new Backoff(LISTEN_FIRST_MS, LISTEN_MAX_MS);
   const logWrites = watchLog(dir.logPath);
@@ -152,10 +198,8 @@ async function launch(
     for (;;) {
       // The socket's directory is new and only this user can add to it: a socket there is the
       // server's. It may be bound a moment before it listens; the hub's first probe waits for that.
-      if (await isSocket(socket)) {
-        return { pid, startTime: identity.startTime, socket, logPath: dir.logPath, dir: dir.dir };
-      }
-      if (exited !== undefined) throw await exitedEarly();
+      if (await isSocket(socket)) return;
+      if (server.exitStatus() !== undefined) throw await exitedEarly(server, dir, req);
       if (ctx.now() >= deadline) {
         // startServer stops the process when this throws.
         throw new HelperFailure(
@@ -165,12 +209,26 @@ async function launch(
         );
       }
       const wake = new AbortController();
-      await Promise.race([ctx.sleep(backoff.next(), wake.signal), exit, logWrites.next()]);
+      await Promise.race([ctx.sleep(backoff.next(), wake.signal), server.exit, logWrites.next()]);
       wake.abort();
     }
   } finally {
     logWrites.close();
   }
+}
+
+/** Once the process has exited: the failure to report, with the end of its log. */
+async function exitedEarly(
+  server: SpawnedProcess,
+  dir: ServerDir,
+  req: StartRequest,
+): Promise<HelperFailure> {
+  await server.exit;
+  return new HelperFailure(
+    "exited",
+    `The server process ${describeExit(server.exitStatus())} before it listened.`,
+    await tail(dir, req),
+  );
 }
 
 async function isSocket(path: string): Promise<boolean> {
