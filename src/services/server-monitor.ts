@@ -12,6 +12,9 @@ import type { LaunchDriver } from "./launch-driver.js";
 import type { RouteSink } from "./route-sink.js";
 import { STOPPABLE_STATES, LAUNCHING_STATES, type ServerJournal } from "./server-journal.js";
 
+/** A poll's answer of one status. */
+type Poll<S extends PollResult["status"]> = Extract<PollResult, { readonly status: S }>;
+
 /** How long an adopted server gets to answer its readiness probe. */
 const ADOPT_PROBE_TIMEOUT_MS = 2000;
 
@@ -149,89 +152,101 @@ export class ServerMonitor {
    */
   async #applyPoll(server: Server, state: JsonObject, result: PollResult): Promise<void> {
     switch (result.status) {
-      case "unknown": {
-        // Unknown is not dead (invariant 2): keep the server and its route, say so, retry later.
-        const wasKnown = !this.#unknown.has(server.id);
-        this.#unknown.set(server.id, result.reason);
-        // Pages show "status unknown" live (server events), so say when it starts and ends.
-        if (wasKnown) await this.#journal.publish(server.id);
-        return;
-      }
+      case "unknown":
+        return this.#pollUnknown(server, result);
       case "pending":
-        await this.#statusKnown(server.id);
-        if (result.detail !== undefined && result.detail !== server.reason) {
-          await this.#store.servers.update(server.id, { reason: result.detail.slice(0, 2000) });
-          await this.#journal.publish(server.id);
-        }
-        return;
-      case "gone": {
-        await this.#statusKnown(server.id);
-        if (!(await this.#journal.sameAttempt(server))) return;
-        if (result.cancel) {
-          const launcher = this.#launchers.get(server.target);
-          // If the cancel fails, the job is still there: try again next time.
-          if (launcher) await launcher.stop(server.userName, state);
-        }
-        const to = result.failed ? "failed" : "stopped";
-        const ended = await this.#journal.transitionAttempt(server, STOPPABLE_STATES, to, {
-          reason: result.reason,
-          endpoint: null,
-          tokenSealed: null,
-        });
-        // Only the polled attempt's route: a newer attempt may be running under this name.
-        const now = ended ?? (await this.#journal.sameAttempt(server));
-        if (now && now.state !== "running") this.#routes.removeRoute(server.userName, server.name);
-        if (ended) {
-          await this.#journal.event(ended, to, 100, result.reason);
-          this.#log.info(
-            { event: "server_ended", serverId: server.id, reason: result.reason },
-            "server ended",
-          );
-          await this.#release(server, state);
-        }
-        return;
-      }
-      case "running": {
-        await this.#statusKnown(server.id);
-        const target = result.target ?? server.endpoint ?? undefined;
-        if (!target || !server.tokenSealed) return;
-        if (result.state !== undefined && server.state === "running") {
-          // What the launcher learnt while the server runs (a batch job's new end time): pages follow it.
-          const updated = await this.#store.servers.update(
-            server.id,
-            { launcherState: result.state },
-            server.attemptId ?? undefined,
-          );
-          if (updated) await this.#journal.publish(server.id);
-        }
-        const token = this.#sealer.open(server.tokenSealed);
-        if (server.state !== "running") {
-          // Adopting a launch that was interrupted: it must answer before it gets a route.
-          const path = `${serverPrefix(server.userName, server.name)}api/status`;
-          if ((await this.#probe(target, path, token, ADOPT_PROBE_TIMEOUT_MS)) !== 200) return;
-          const running = await this.#journal.transitionAttempt(server, LAUNCHING_STATES, "running", {
-            launcherState: result.state ?? state,
-            endpoint: target,
-            startedAt: this.#clock.now(),
-          });
-          if (!running) return;
-          await this.#journal.event(running, "running", 100, "Server ready");
-        }
-        // Read again right before routing, with no await in between: a stop that began during
-        // the poll removed the route after it marked the server stopping, and a route set from
-        // the older read would outlive that removal (and, after a restart, shadow the new port).
-        const current = await this.#journal.sameAttempt(server);
-        if (current?.state !== "running") return;
-        this.#routes.setRoute({
-          serverId: server.id,
-          owner: server.userName,
-          serverName: server.name,
-          target,
-          token,
-        });
-        return;
-      }
+        return this.#pollPending(server, result);
+      case "gone":
+        return this.#pollGone(server, state, result);
+      case "running":
+        return this.#pollRunning(server, state, result);
     }
+  }
+
+  /** Unknown is not dead (invariant 2): keep the server and its route, say so, retry later. */
+  async #pollUnknown(server: Server, result: Poll<"unknown">): Promise<void> {
+    const wasKnown = !this.#unknown.has(server.id);
+    this.#unknown.set(server.id, result.reason);
+    // Pages show "status unknown" live (server events), so say when it starts and ends.
+    if (wasKnown) await this.#journal.publish(server.id);
+  }
+
+  /** Still on its way up: what it waits for (a queue, a node) becomes its reason. */
+  async #pollPending(server: Server, result: Poll<"pending">): Promise<void> {
+    await this.#statusKnown(server.id);
+    if (result.detail !== undefined && result.detail !== server.reason) {
+      await this.#store.servers.update(server.id, { reason: result.detail.slice(0, 2000) });
+      await this.#journal.publish(server.id);
+    }
+  }
+
+  /** Positively gone: the polled attempt ends (cancelled first if asked), and loses its route. */
+  async #pollGone(server: Server, state: JsonObject, result: Poll<"gone">): Promise<void> {
+    await this.#statusKnown(server.id);
+    if (!(await this.#journal.sameAttempt(server))) return;
+    if (result.cancel) {
+      const launcher = this.#launchers.get(server.target);
+      // If the cancel fails, the job is still there: try again next time.
+      if (launcher) await launcher.stop(server.userName, state);
+    }
+    const to = result.failed ? "failed" : "stopped";
+    const ended = await this.#journal.transitionAttempt(server, STOPPABLE_STATES, to, {
+      reason: result.reason,
+      endpoint: null,
+      tokenSealed: null,
+    });
+    // Only the polled attempt's route: a newer attempt may be running under this name.
+    const now = ended ?? (await this.#journal.sameAttempt(server));
+    if (now && now.state !== "running") this.#routes.removeRoute(server.userName, server.name);
+    if (ended) {
+      await this.#journal.event(ended, to, 100, result.reason);
+      this.#log.info({ event: "server_ended", serverId: server.id, reason: result.reason }, "server ended");
+      await this.#release(server, state);
+    }
+  }
+
+  /**
+   * Running: what the launcher learnt is stored, an adopted launch becomes running once it
+   * answers, and the route is set if the polled attempt still runs.
+   */
+  async #pollRunning(server: Server, state: JsonObject, result: Poll<"running">): Promise<void> {
+    await this.#statusKnown(server.id);
+    const target = result.target ?? server.endpoint ?? undefined;
+    if (!target || !server.tokenSealed) return;
+    if (result.state !== undefined && server.state === "running") {
+      // What the launcher learnt while the server runs (a batch job's new end time): pages follow it.
+      const updated = await this.#store.servers.update(
+        server.id,
+        { launcherState: result.state },
+        server.attemptId ?? undefined,
+      );
+      if (updated) await this.#journal.publish(server.id);
+    }
+    const token = this.#sealer.open(server.tokenSealed);
+    if (server.state !== "running") {
+      // Adopting a launch that was interrupted: it must answer before it gets a route.
+      const path = `${serverPrefix(server.userName, server.name)}api/status`;
+      if ((await this.#probe(target, path, token, ADOPT_PROBE_TIMEOUT_MS)) !== 200) return;
+      const running = await this.#journal.transitionAttempt(server, LAUNCHING_STATES, "running", {
+        launcherState: result.state ?? state,
+        endpoint: target,
+        startedAt: this.#clock.now(),
+      });
+      if (!running) return;
+      await this.#journal.event(running, "running", 100, "Server ready");
+    }
+    // Read again right before routing, with no await in between: a stop that began during
+    // the poll removed the route after it marked the server stopping, and a route set from
+    // the older read would outlive that removal (and, after a restart, shadow the new port).
+    const current = await this.#journal.sameAttempt(server);
+    if (current?.state !== "running") return;
+    this.#routes.setRoute({
+      serverId: server.id,
+      owner: server.userName,
+      serverName: server.name,
+      target,
+      token,
+    });
   }
 
   /**
