@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { prepareSocketDir } from "../bootstrap/socket-dir.js";
 import type { JsonObject, ServerTarget } from "../domain/types.js";
 import type { Clock } from "../ports/clock.js";
-import type { LaunchContext } from "../ports/launcher.js";
+import type { LaunchContext, LaunchPhase } from "../ports/launcher.js";
 import type { TargetProbe } from "../ports/target-probe.js";
 import { TargetPins } from "../proxy/target-connection.js";
 import { targetStatus } from "../proxy/target-status.js";
@@ -59,19 +59,28 @@ export interface RecordingContext {
   readonly ctx: LaunchContext;
   readonly persisted: JsonObject[];
   readonly progress: string[];
+  /** Each `phase` the launcher said, with its detail. */
+  readonly phases: { readonly phase: LaunchPhase; readonly detail: string }[];
 }
 
 export function recordingContext(signal: AbortSignal = new AbortController().signal): RecordingContext {
   const persisted: JsonObject[] = [];
   const progress: string[] = [];
+  const phases: { phase: LaunchPhase; detail: string }[] = [];
   return {
     persisted,
     progress,
+    phases,
     ctx: {
       persist: async (state) => {
         persisted.push(state);
       },
       progress: (m) => progress.push(m),
+      phase: async (phase, detail) => {
+        phases.push({ phase, detail });
+      },
+      // Only batch jobs report a port through the hub's callback.
+      reportedPort: () => new Promise<number>(() => undefined),
       signal,
     },
   };

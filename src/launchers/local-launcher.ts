@@ -185,7 +185,7 @@ export class LocalLauncher implements Launcher {
     const firstProbe = this.probe(spec, target);
     try {
       await ctx.persist(toJson(state));
-      ctx.progress("The server process listens on its socket; waiting for it to answer", 60);
+      await ctx.phase("starting", "The server process listens on its socket; waiting for it to answer");
       const deadline = Math.max(began + startTimeoutMs, this.clock.now().getTime() + MIN_ANSWER_MS);
       await this.waitForAnswer(spec, state, target, deadline, ctx.signal, firstProbe);
     } catch (err) {

@@ -103,6 +103,7 @@ function contextRecording(persisted: JsonObject[]): LaunchContext {
     persist: async (state) => {
       persisted.push(state);
     },
+    phase: async () => undefined,
     progress: () => undefined,
     signal: new AbortController().signal,
     reportedPort: async () => PORT,

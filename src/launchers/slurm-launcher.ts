@@ -204,8 +204,9 @@ export class SlurmLauncher implements Launcher {
       submittedAt: Math.floor(this.clock.now().getTime() / 1000),
       certificate: tls.certificate,
     };
-    await ctx.phase?.("queued", `Submitted as Slurm job ${state.jobId} to ${o.partition}`);
+    // The job id right after sbatch gave it (invariant 1), before any wait.
     await ctx.persist(toJson(state));
+    await ctx.phase("queued", `Submitted as Slurm job ${state.jobId} to ${o.partition}`);
     try {
       return await this.follow(spec, ctx, state);
     } catch (err) {
@@ -217,7 +218,7 @@ export class SlurmLauncher implements Launcher {
   private async follow(spec: LaunchSpec, ctx: LaunchContext, submitted: SlurmState): Promise<LaunchResult> {
     let state = submitted;
     let port: number | undefined;
-    const reported = ctx.reportedPort?.().then((p) => {
+    const reported = ctx.reportedPort().then((p) => {
       port = p;
     });
     const aborted = new Promise<void>((resolve) => {
@@ -243,7 +244,7 @@ export class SlurmLauncher implements Launcher {
           await this.stop(spec.userName, toJson(state));
           throw new SlipwayError("launch_failed", this.queueLimitReason(state, limit));
         }
-        await ctx.phase?.("queued", describePending(lookup.job, waited));
+        await ctx.phase("queued", describePending(lookup.job, waited));
       } else if (lookup.kind === "queue" && RUNNING_STATES.has(lookup.job.state)) {
         if (queued) {
           queued = false;
@@ -251,7 +252,7 @@ export class SlurmLauncher implements Launcher {
         }
         host = lookup.job.batchHost ?? undefined;
         state = { ...state, endsAt: endOf(lookup.job, now) };
-        await ctx.phase?.("starting", describeRunning(lookup.job));
+        await ctx.phase("starting", describeRunning(lookup.job));
       } else {
         throw await this.ended(spec.userName, state, lookup);
       }
@@ -262,7 +263,7 @@ export class SlurmLauncher implements Launcher {
       }
       // Wait for the next batched look-up, or the callback if it has not come yet.
       const waits: Promise<unknown>[] = [next, aborted];
-      if (port === undefined && reported !== undefined) waits.push(reported);
+      if (port === undefined) waits.push(reported);
       await Promise.race(waits);
       const early = await this.answers(spec, state, host, port);
       if (early) {

@@ -17,24 +17,30 @@ export interface LaunchSpec {
 
 export type LaunchProgress = (message: string, progress: number) => void;
 
-/** Where a batch launch is: waiting in the scheduler's queue, or running and coming up. */
+/**
+ * Where a launch is: waiting in a scheduler's queue, or with its server's process (or job)
+ * running and coming up.
+ */
 export type LaunchPhase = "queued" | "starting";
 
 export interface LaunchContext {
   /**
-   * Persists launcher state (pid, job id) as soon as it is known, before waiting further. From
-   * `submitting` it moves the server to `starting`; a queued server stays queued.
+   * Stores launcher state (pid, job id) as soon as it is known, before waiting further, so that a
+   * restarted hub adopts or stops what this launch started (architecture invariant 1). It only
+   * stores: where the launch is, the launcher says with `phase`.
    */
   persist(state: JsonObject): Promise<void>;
   progress: LaunchProgress;
   readonly signal: AbortSignal;
   /**
-   * Batch launchers: the server waits in the queue (`queued`, with the reason in words; the
-   * start timeout does not run) or its job runs (`starting`; the start timeout starts now).
+   * Every launcher says `starting` once its server's process or job runs; a batch launcher says
+   * `queued` first, with the reason in words, while its job waits. The start timeout does not run
+   * while a launch is queued and starts afresh when it leaves the queue (invariant 3). Saying the
+   * same phase again updates its detail.
    */
-  phase?(phase: LaunchPhase, detail: string): Promise<void>;
-  /** Batch launchers: resolves with the port the job's agent reported through the callback. */
-  reportedPort?(): Promise<number>;
+  phase(phase: LaunchPhase, detail: string): Promise<void>;
+  /** Resolves with the port a batch job's agent reported through the callback (never for others). */
+  reportedPort(): Promise<number>;
 }
 
 export interface LaunchResult {
@@ -57,7 +63,10 @@ export type PollResult =
 
 export interface Launcher {
   readonly kind: string;
-  /** Starts the server and resolves once it listens. Persists state through `ctx.persist` early. */
+  /**
+   * Starts the server and resolves once it answers. Persists state through `ctx.persist` as soon
+   * as there is any, and says `ctx.phase("starting")` once the server's process or job runs.
+   */
   start(spec: LaunchSpec, ctx: LaunchContext): Promise<LaunchResult>;
   /** Reports on a server from its persisted state. */
   poll(userName: string, state: JsonObject): Promise<PollResult>;

@@ -1,8 +1,9 @@
 import { SlipwayError } from "../domain/errors.js";
 import { serverPrefix } from "../domain/names.js";
+import type { ServerState } from "../domain/server-state.js";
 import type { JsonObject, Server } from "../domain/types.js";
 import type { Clock } from "../ports/clock.js";
-import type { Launcher } from "../ports/launcher.js";
+import type { LaunchContext, Launcher, LaunchPhase, LaunchResult, LaunchSpec } from "../ports/launcher.js";
 import type { Logger } from "../ports/logger.js";
 import type { Store } from "../ports/store.js";
 import type { RouteSink } from "./route-sink.js";
@@ -13,6 +14,47 @@ interface Inflight {
   readonly done: Promise<void>;
   /** Resolves the launch's `reportedPort()` when the job's agent calls back. */
   readonly onPort: (port: number) => void;
+}
+
+/** A launch this process runs: what it needs to finish or clean up, and the state stored so far. */
+interface LaunchInProgress {
+  readonly server: Server;
+  readonly launcher: Launcher;
+  readonly token: string;
+  state: JsonObject;
+}
+
+/**
+ * The start timeout of one launch. It runs from the submission, stops while the job waits in a
+ * queue, and starts afresh once it leaves the queue: a queue wait is a state with a limit of its
+ * own, not a timeout (architecture invariant 3).
+ */
+class StartTimer {
+  #timer: { cancel(): void };
+  #queued = false;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly ms: number,
+    private readonly onTimeout: () => void,
+  ) {
+    this.#timer = clock.setTimeout(onTimeout, ms);
+  }
+
+  queued(): void {
+    this.#timer.cancel();
+    this.#queued = true;
+  }
+
+  starting(): void {
+    if (!this.#queued) return;
+    this.#queued = false;
+    this.#timer = this.clock.setTimeout(this.onTimeout, this.ms);
+  }
+
+  cancel(): void {
+    this.#timer.cancel();
+  }
 }
 
 /**
@@ -86,99 +128,24 @@ export class LaunchDriver {
     signal: AbortSignal,
     reportedPort: Promise<number>,
   ): Promise<void> {
-    const attemptId = server.attemptId ?? "";
     const journal = this.#journal;
     const submitting = await journal.transition(server.id, ["requested"], "submitting", {});
     if (!submitting) return;
     await journal.event(submitting, "submitting", 10, "Starting the server process");
     const controller = new AbortController();
-    // The start timeout does not run while the job waits in a queue (invariant 3).
-    let timeout = this.#clock.setTimeout(() => controller.abort(), this.#policy.startTimeoutMs);
-    let lastDetail = "";
+    const timer = new StartTimer(this.#clock, this.#policy.startTimeoutMs, () => controller.abort());
     const onOuterAbort = () => controller.abort();
     signal.addEventListener("abort", onOuterAbort);
-    let state: JsonObject = {};
+    const launch: LaunchInProgress = { server, launcher, token, state: {} };
     try {
-      const result = await launcher.start(
-        {
-          serverId: server.id,
-          attemptId,
-          userName: server.userName,
-          serverName: server.name,
-          baseUrl: serverPrefix(server.userName, server.name),
-          token,
-          options: server.userOptions,
-        },
-        {
-          signal: controller.signal,
-          persist: async (next) => {
-            state = next;
-            await this.#store.servers.update(server.id, { launcherState: next });
-            const starting = await journal.transition(server.id, ["submitting"], "starting", {});
-            if (starting) await journal.event(starting, "starting", 50, "Waiting for the server to answer");
-          },
-          phase: async (phase, detail) => {
-            // A phase already entered only updates its detail (the pending reason), when it changed;
-            // the journal announces every transition and event, so nothing unchanged is announced.
-            const progress = phase === "queued" ? 30 : 60;
-            const noteDetail = async (): Promise<void> => {
-              if (detail === lastDetail) return;
-              const now = await this.#store.servers.update(server.id, { reason: detail });
-              if (now) await journal.event(now, now.state, progress, detail);
-            };
-            if (phase === "queued") {
-              timeout.cancel();
-              const queued = await journal.transition(server.id, ["submitting"], "queued", {
-                reason: detail,
-              });
-              if (queued) await journal.event(queued, "queued", progress, detail);
-              else await noteDetail();
-            } else {
-              const starting = await journal.transition(server.id, ["submitting", "queued"], "starting", {
-                reason: detail,
-              });
-              if (starting) {
-                timeout.cancel();
-                timeout = this.#clock.setTimeout(() => controller.abort(), this.#policy.startTimeoutMs);
-                await journal.event(starting, "starting", progress, detail);
-              } else await noteDetail();
-            }
-            lastDetail = detail;
-          },
-          reportedPort: () => reportedPort,
-          progress: (message, progress) => {
-            this.#store.servers.getById(server.id).then(
-              (s) => (s ? journal.event(s, s.state, progress, message) : undefined),
-              () => undefined,
-            );
-          },
-        },
-      );
-      state = result.state;
+      const ctx = this.#context(launch, controller.signal, timer, reportedPort);
+      const result = await launcher.start(this.#specOf(server, token), ctx);
+      launch.state = result.state;
       if (signal.aborted) {
-        await launcher.stop(server.userName, state);
+        await launcher.stop(server.userName, launch.state);
         return;
       }
-      const running = await journal.transition(server.id, LAUNCHING_STATES, "running", {
-        launcherState: result.state,
-        endpoint: result.target,
-        startedAt: this.#clock.now(),
-        reason: null,
-      });
-      if (!running) {
-        // A stop won the race while the process came up: it must not outlive the request.
-        await launcher.stop(server.userName, state);
-        return;
-      }
-      this.#routes.setRoute({
-        serverId: running.id,
-        owner: running.userName,
-        serverName: running.name,
-        target: result.target,
-        token,
-      });
-      await journal.event(running, "running", 100, "Server ready");
-      this.#log.info({ event: "server_running", user: running.userName, server: running.name }, "ready");
+      await this.#finishLaunch(launch, result);
     } catch (err) {
       if (signal.aborted) return; // stopped on purpose: stop() finishes the job
       const reason = controller.signal.aborted
@@ -186,23 +153,123 @@ export class LaunchDriver {
         : err instanceof Error
           ? err.message
           : String(err);
-      this.#log.warn({ event: "server_failed", serverId: server.id, reason }, "launch failed");
-      try {
-        const found = Object.keys(state).length
-          ? state
-          : await launcher.recover(server.userName, attemptId, server.id);
-        if (found) await launcher.stop(server.userName, found);
-      } catch (cleanupErr) {
-        this.#log.warn({ err: cleanupErr, serverId: server.id }, "could not clean up a failed launch");
-      }
-      const failed = await journal.transition(server.id, LAUNCHING_STATES, "failed", {
-        reason: reason.slice(0, 2000),
-      });
-      if (failed) await journal.event(failed, "failed", 100, reason);
+      await this.#failLaunch(launch, reason);
     } finally {
-      timeout.cancel();
+      timer.cancel();
       signal.removeEventListener("abort", onOuterAbort);
     }
+  }
+
+  #specOf(server: Server, token: string): LaunchSpec {
+    return {
+      serverId: server.id,
+      attemptId: server.attemptId ?? "",
+      userName: server.userName,
+      serverName: server.name,
+      baseUrl: serverPrefix(server.userName, server.name),
+      token,
+      options: server.userOptions,
+    };
+  }
+
+  /**
+   * What a launcher is given: `persist` only stores its state (invariant 1: the job id right
+   * after the scheduler gave it), `phase` moves the server to `queued` or `starting`.
+   */
+  #context(
+    launch: LaunchInProgress,
+    signal: AbortSignal,
+    timer: StartTimer,
+    reportedPort: Promise<number>,
+  ): LaunchContext {
+    const { server } = launch;
+    const phases = { lastDetail: "" };
+    return {
+      signal,
+      persist: async (next) => {
+        launch.state = next;
+        await this.#store.servers.update(server.id, { launcherState: next });
+      },
+      phase: async (phase, detail) => {
+        if (phase === "queued") timer.queued();
+        else timer.starting();
+        await this.#enterPhase(server.id, phase, detail, phases);
+      },
+      reportedPort: () => reportedPort,
+      progress: (message, progress) => {
+        this.#store.servers.getById(server.id).then(
+          (s) => (s ? this.#journal.event(s, s.state, progress, message) : undefined),
+          () => undefined,
+        );
+      },
+    };
+  }
+
+  /**
+   * Moves the server into `phase` with `detail` as its reason. A phase already entered only
+   * updates its detail (the pending reason), when it changed; the journal announces every
+   * transition and event, so nothing unchanged is announced.
+   */
+  async #enterPhase(
+    serverId: number,
+    phase: LaunchPhase,
+    detail: string,
+    phases: { lastDetail: string },
+  ): Promise<void> {
+    const journal = this.#journal;
+    const progress = phase === "queued" ? 30 : 60;
+    const from: readonly ServerState[] = phase === "queued" ? ["submitting"] : ["submitting", "queued"];
+    const entered = await journal.transition(serverId, from, phase, { reason: detail });
+    if (entered) {
+      await journal.event(entered, phase, progress, detail);
+    } else if (detail !== phases.lastDetail) {
+      const now = await this.#store.servers.update(serverId, { reason: detail });
+      if (now) await journal.event(now, now.state, progress, detail);
+    }
+    phases.lastDetail = detail;
+  }
+
+  /** The launcher says the server answers: `running`, and its route, unless a stop came first. */
+  async #finishLaunch(launch: LaunchInProgress, result: LaunchResult): Promise<void> {
+    const { server, launcher, token } = launch;
+    const running = await this.#journal.transition(server.id, LAUNCHING_STATES, "running", {
+      launcherState: result.state,
+      endpoint: result.target,
+      startedAt: this.#clock.now(),
+      reason: null,
+    });
+    if (!running) {
+      // A stop won the race while the process came up: it must not outlive the request.
+      await launcher.stop(server.userName, launch.state);
+      return;
+    }
+    this.#routes.setRoute({
+      serverId: running.id,
+      owner: running.userName,
+      serverName: running.name,
+      target: result.target,
+      token,
+    });
+    await this.#journal.event(running, "running", 100, "Server ready");
+    this.#log.info({ event: "server_running", user: running.userName, server: running.name }, "ready");
+  }
+
+  /** Stops what a failed launch left (found by its attempt id if it stored nothing), then `failed`. */
+  async #failLaunch(launch: LaunchInProgress, reason: string): Promise<void> {
+    const { server, launcher } = launch;
+    this.#log.warn({ event: "server_failed", serverId: server.id, reason }, "launch failed");
+    try {
+      const found = Object.keys(launch.state).length
+        ? launch.state
+        : await launcher.recover(server.userName, server.attemptId ?? "", server.id);
+      if (found) await launcher.stop(server.userName, found);
+    } catch (cleanupErr) {
+      this.#log.warn({ err: cleanupErr, serverId: server.id }, "could not clean up a failed launch");
+    }
+    const failed = await this.#journal.transition(server.id, LAUNCHING_STATES, "failed", {
+      reason: reason.slice(0, 2000),
+    });
+    if (failed) await this.#journal.event(failed, "failed", 100, reason);
   }
 
   /** Stops an active server: `stopping` (and its route gone) first, then the launcher, then `stopped`. */
