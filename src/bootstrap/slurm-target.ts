@@ -1,13 +1,13 @@
 import type { Config } from "../config/schema.js";
-import { SlurmHelperClient } from "../launchers/slurm-helper-client.js";
-import { SlurmLauncher } from "../launchers/slurm-launcher.js";
+import { BatchLauncher } from "../launchers/batch-launcher.js";
+import { HelperClient } from "../launchers/helper-client.js";
 import type { Clock } from "../ports/clock.js";
 import type { Launcher } from "../ports/launcher.js";
 import type { ProcessRunner } from "../ports/process-runner.js";
 import type { TargetProbe } from "../ports/target-probe.js";
-import { JobStatusBatcher } from "../schedulers/slurm/job-status-batcher.js";
 import { SlurmClient, type SchedulerMetrics } from "../schedulers/slurm/slurm-client.js";
 import { SlurmPartitionAccess } from "../schedulers/slurm/slurm-partition-access.js";
+import { SlurmScheduler } from "../schedulers/slurm/slurm-scheduler.js";
 import type { TargetConfig } from "../services/spawn-options.js";
 
 type SlurmTargetSettings = Extract<Config["servers"]["targets"][string], { type: "slurm" }>;
@@ -44,9 +44,10 @@ export interface SlurmTarget {
 }
 
 /**
- * One Slurm target: its scheduler client, the batched status query shared by its servers, the
- * partition access its users have, and its launcher. In a module of its own, which `main.ts`
- * imports only when the configuration has a Slurm target, so a hub without one never loads it.
+ * One Slurm target: the Slurm adapter of the scheduler port (its client, and the batched status
+ * query shared by its servers), the partition access its users have, and the batch launcher
+ * over that adapter. In a module of its own, which `main.ts` imports only when the configuration
+ * has a Slurm target, so a hub without one never loads it.
  */
 export function slurmTarget(deps: SlurmTargetDeps): SlurmTarget {
   const { name, target, servers, clock, metrics } = deps;
@@ -57,11 +58,24 @@ export function slurmTarget(deps: SlurmTargetDeps): SlurmTarget {
     metrics,
     env: { ...deps.env },
   });
-  const batcher = new JobStatusBatcher(client, clock, {
-    // Exactly one query per interval (invariant 3): launches in flight ask again as soon as
-    // they have an answer, and the monitor's jittered tick joins the next query.
-    minIntervalMs: target.pollInterval * 1000,
-    gatherMs: 50,
+  const scheduler = new SlurmScheduler({
+    client,
+    helper: new HelperClient({
+      runner: deps.runner,
+      helperArgv: [...deps.helperArgv],
+      runAs: servers.runAs,
+      env: { ...deps.env },
+    }),
+    hubId: deps.hubId,
+    python: target.python,
+    agent: target.agent ?? deps.defaultAgent,
+    clock,
+    timing: {
+      // Exactly one query per interval (invariant 3): launches in flight ask again as soon as
+      // they have an answer, and the monitor's jittered tick joins the next query.
+      minIntervalMs: target.pollInterval * 1000,
+      gatherMs: 50,
+    },
   });
   const access = new SlurmPartitionAccess(client, {
     partitions: target.partitions,
@@ -73,21 +87,10 @@ export function slurmTarget(deps: SlurmTargetDeps): SlurmTarget {
     now: () => clock.now().getTime(),
   });
   const callbackUrl = target.callbackUrl;
-  const launcher = new SlurmLauncher({
-    cluster: target.cluster,
-    client,
-    batcher,
-    helper: new SlurmHelperClient({
-      runner: deps.runner,
-      helperArgv: [...deps.helperArgv],
-      runAs: servers.runAs,
-      env: { ...deps.env },
-    }),
-    hubId: deps.hubId,
+  const launcher = new BatchLauncher({
+    scheduler,
     command: [...(target.command ?? deps.command)],
     workDir: servers.workDir,
-    python: target.python,
-    agent: target.agent ?? deps.defaultAgent,
     callbackUrl: () => callbackUrl ?? deps.origin(),
     callbackKey: deps.callbackKey,
     queueLimit: (partition) => target.partitions[partition]?.queueLimit ?? 3600,
@@ -108,6 +111,6 @@ export function slurmTarget(deps: SlurmTargetDeps): SlurmTarget {
       partitions: access,
       walltimeWarnings: target.walltimeWarnings,
     },
-    close: () => batcher.close(),
+    close: () => scheduler.close(),
   };
 }

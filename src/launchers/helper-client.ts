@@ -154,7 +154,8 @@ export class HelperClient {
     return this.call(userName, "log-tail", request, logTailResultSchema, timeoutMs);
   }
 
-  private async call<S extends z.ZodType>(
+  /** Any verb, with the schema its result must match (the Slurm verbs: `src/schedulers/user-helper.ts`). */
+  async call<S extends z.ZodType>(
     userName: string,
     verb: Verb,
     request: object,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { endingOf, endingOfMissing } from "./slurm-job-state.js";
+import { endingOf, endingOfMissing, statusOfQueued } from "./slurm-job-state.js";
 import { parseSacct, parseSqueue } from "./slurm-parsers.js";
 
 /** A finished job as squeue still lists it within MinJobAge, in the hub's SQUEUE_FORMAT. */
@@ -77,23 +77,57 @@ describe("how a Slurm job's end becomes the server's end", () => {
 
   it("without accounting, ends the server by the exit record the job left, failing only a non-zero exit", () => {
     assert.deepEqual(endingOfMissing("41", false, 0), {
+      state: "ended",
       reason: "Job 41 ended; the server exited with code 0.",
       failed: false,
     });
     assert.deepEqual(endingOfMissing("41", false, 137), {
+      state: "ended",
       reason: "Job 41 ended; the server exited with code 137.",
       failed: true,
     });
     assert.deepEqual(endingOfMissing("41", false, undefined), {
+      state: "missing",
       reason: "Job 41 left the queue; the cluster keeps no accounting to say how it ended.",
-      failed: false,
     });
   });
 
-  it("stops, without failure, a server whose job accounting no longer knows", () => {
+  it("says a job accounting no longer knows is missing", () => {
     assert.deepEqual(endingOfMissing("41", true, undefined), {
+      state: "missing",
       reason: "Job 41 is no longer known to Slurm.",
-      failed: false,
+    });
+  });
+});
+
+describe("where a job squeue lists is, in the scheduler port's words", () => {
+  const NOW = 1795598600;
+
+  it("gives a pending job's queue, its reason in words with Slurm's code, and the expected start", () => {
+    assert.deepEqual(statusOfQueued(squeued("PENDING", "Resources"), NOW), {
+      state: "queued",
+      queue: "gpu",
+      reason: "waiting for resources (CPUs, memory or GPUs) to become free (Resources)",
+      expectedStart: 1795598576,
+    });
+  });
+
+  it("gives a running job's BatchHost, its GPUs and when its time limit ends it", () => {
+    assert.deepEqual(statusOfQueued(squeued("RUNNING"), NOW), {
+      state: "running",
+      host: "gpu1",
+      nodes: "gpu1",
+      resources: "gpu:1",
+      startedAt: 1795598576,
+      endsAt: 1795598876,
+    });
+  });
+
+  it("gives a finished job squeue still holds as ended", () => {
+    assert.deepEqual(statusOfQueued(squeued("TIMEOUT"), NOW), {
+      state: "ended",
+      reason: "Slurm job 41 ended: it reached its time limit (walltime).",
+      failed: true,
     });
   });
 });

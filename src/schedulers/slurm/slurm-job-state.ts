@@ -1,3 +1,4 @@
+import type { JobStatus } from "../../ports/scheduler.js";
 import { pendingReasonInWords } from "./slurm-reasons.js";
 import type { AccountedJob, QueuedJob } from "./slurm-parsers.js";
 
@@ -18,23 +19,38 @@ export const RUNNING_STATES: ReadonlySet<string> = new Set([
   "SIGNALING",
 ]);
 
-/** A span of seconds in words: `40 s`, `12 min`, `2.5 h`. */
-export function duration(seconds: number): string {
-  if (seconds < 90) return `${Math.max(0, Math.round(seconds))} s`;
-  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
-  return `${(seconds / 3600).toFixed(1)} h`;
+/**
+ * Where a job squeue lists is, in the scheduler port's words: waiting (the pending reason in
+ * words), running (on its BatchHost, until its time limit), or ended (a finished job squeue still
+ * holds for MinJobAge).
+ */
+export function statusOfQueued(job: QueuedJob, now: number): JobStatus {
+  if (QUEUED_STATES.has(job.state)) {
+    return {
+      state: "queued",
+      queue: job.partition,
+      reason: pendingReasonInWords(job.reason),
+      ...(job.start !== null ? { expectedStart: job.start } : {}),
+    };
+  }
+  if (RUNNING_STATES.has(job.state)) {
+    const endsAt = endOf(job, now);
+    return {
+      state: "running",
+      host: job.batchHost,
+      nodes: job.nodes,
+      ...(job.gres !== null ? { resources: job.gres.replace(/^gres:/, "") } : {}),
+      ...(job.start !== null ? { startedAt: job.start } : {}),
+      ...(endsAt !== undefined ? { endsAt } : {}),
+    };
+  }
+  return { state: "ended", ...endingOf(job) };
 }
 
-export function describePending(job: QueuedJob, waitedSeconds: number): string {
-  const expected =
-    job.start !== null ? `; expected to start at ${new Date(job.start * 1000).toISOString()}` : "";
-  return `Job ${job.jobId} is queued in ${job.partition}: ${pendingReasonInWords(job.reason)}${expected}; waited ${duration(waitedSeconds)}`;
-}
-
-export function describeRunning(job: QueuedJob): string {
-  const gpus = job.gres !== null ? `, ${job.gres.replace(/^gres:/, "")}` : "";
-  const left = job.timeLeft !== null ? `, ${duration(job.timeLeft)} left` : "";
-  return `Job ${job.jobId} runs on ${job.batchHost ?? job.nodes ?? "a node"}${gpus}${left}`;
+/** When Slurm will end a running job: squeue's end time (start + limit), else now + time left. */
+function endOf(job: QueuedJob, now: number): number | undefined {
+  if (job.end !== null && job.end > now) return job.end;
+  return job.timeLeft !== null ? now + job.timeLeft : undefined;
 }
 
 const ENDINGS: Record<string, string> = {
@@ -79,12 +95,16 @@ export function endingOf(job: QueuedJob | AccountedJob): JobEnding {
  * The end of a job that neither squeue nor sacct knows any more. Without accounting, the exit
  * record the job's agent wrote (its exit code, undefined when there is none) is all there is.
  */
-export function endingOfMissing(jobId: string, accounting: boolean, exitCode: number | undefined): JobEnding {
-  if (accounting) return { reason: `Job ${jobId} is no longer known to Slurm.`, failed: false };
+export function endingOfMissing(jobId: string, accounting: boolean, exitCode: number | undefined): JobStatus {
+  if (accounting) return { state: "missing", reason: `Job ${jobId} is no longer known to Slurm.` };
   return exitCode === undefined
     ? {
+        state: "missing",
         reason: `Job ${jobId} left the queue; the cluster keeps no accounting to say how it ended.`,
-        failed: false,
       }
-    : { reason: `Job ${jobId} ended; the server exited with code ${exitCode}.`, failed: exitCode !== 0 };
+    : {
+        state: "ended",
+        reason: `Job ${jobId} ended; the server exited with code ${exitCode}.`,
+        failed: exitCode !== 0,
+      };
 }

@@ -1,18 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ProcessRunner, RunResult } from "../../ports/process-runner.js";
-import { SlurmClient, type SlurmCommands } from "./slurm-client.js";
+import { SlurmClient } from "./slurm-client.js";
+import { SLURM_TEST_COMMANDS } from "./slurm-test-commands.js";
 import { SlurmPartitionAccess } from "./slurm-partition-access.js";
 
-const COMMANDS: SlurmCommands = {
-  sbatch: "/usr/bin/sbatch",
-  squeue: "/usr/bin/squeue",
-  sacct: "/usr/bin/sacct",
-  scancel: "/usr/bin/scancel",
-  scontrol: "/usr/bin/scontrol",
-  sinfo: "/usr/bin/sinfo",
-  sacctmgr: "/usr/bin/sacctmgr",
-};
+const COMMANDS = SLURM_TEST_COMMANDS;
 
 /** `scontrol show partition -o` lines in the form Slurm 22.05 prints them, with the lists given. */
 function partition(name: string, lists: string): string {
