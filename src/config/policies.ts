@@ -1,8 +1,11 @@
-import type { IdentityPolicy } from "../services/identity-service.js";
 import type { Config } from "./schema.js";
 
-/** The identity service's policy from the configuration (seconds become milliseconds). */
-export function identityPolicy(config: Config, cacheTtlMs: number): IdentityPolicy {
+// The configuration in the shapes and units the services take (seconds become milliseconds).
+// The services declare those shapes; TypeScript checks these against them where the composition
+// root passes them in, so nothing here imports a service.
+
+/** The identity service's policy. */
+export function identityPolicy(config: Config, cacheTtlMs: number) {
   return {
     totp: config.auth.totp,
     issuer: config.auth.issuer,
@@ -12,5 +15,14 @@ export function identityPolicy(config: Config, cacheTtlMs: number): IdentityPoli
     setupLinkTtlMs: config.auth.setupLinkTtl * 1000,
     cacheTtlMs,
     throttle: config.auth.throttle,
+  };
+}
+
+/** The servers service's policy. */
+export function serversPolicy(config: Config) {
+  return {
+    namedServerLimit: config.servers.namedServerLimit,
+    startTimeoutMs: config.servers.startTimeout * 1000,
+    pollIntervalMs: config.servers.pollInterval * 1000,
   };
 }
