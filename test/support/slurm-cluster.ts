@@ -1,9 +1,15 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import type { ConfigInput } from "../../src/config/schema.js";
+import { slurmTargetSchema, type ConfigInput } from "../../src/config/schema.js";
+import { HelperClient } from "../../src/launchers/helper-client.js";
+import type { Clock } from "../../src/ports/clock.js";
+import type { ProcessRunner, RunResult } from "../../src/ports/process-runner.js";
+import { SlurmClient, type SlurmCommands } from "../../src/schedulers/slurm/slurm-client.js";
+import { SlurmScheduler } from "../../src/schedulers/slurm/slurm-scheduler.js";
 import { REPO, userSocketDir } from "./test-hub.js";
 
 export const STAGE = process.env["SLIPWAY_TEST_STAGE_DIR"] ?? "";
@@ -255,4 +261,89 @@ export function hasEnded(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+/** Slurm's commands where a configuration that names none finds them. */
+export const SLURM_COMMANDS: SlurmCommands = slurmTargetSchema.parse({
+  type: "slurm",
+  partitions: { debug: {} },
+}).commands;
+
+/** Real time, with timers that keep the test's process alive while a batched query is due. */
+export const liveClock: Clock = {
+  now: () => new Date(),
+  setTimeout(fn, ms) {
+    const t = setTimeout(fn, ms);
+    return { cancel: () => clearTimeout(t) };
+  },
+};
+
+const TIMED_OUT: RunResult = { code: null, signal: "SIGTERM", stdout: "", stderr: "", timedOut: true };
+
+/**
+ * Runs Slurm's commands and the helper for real, counting the batched squeue calls (those with
+ * `-j`); during an outage every command times out, as they do while slurmctld is down.
+ */
+export class ClusterRunner implements ProcessRunner {
+  readonly #real: ProcessRunner;
+  #outage = false;
+  statusQueries = 0;
+
+  constructor(real: ProcessRunner) {
+    this.#real = real;
+  }
+
+  outage(on: boolean): void {
+    this.#outage = on;
+  }
+
+  async run(argv: readonly string[], options?: Parameters<ProcessRunner["run"]>[1]): Promise<RunResult> {
+    if (this.#outage) return TIMED_OUT;
+    if (argv[0]?.endsWith("/squeue") && argv.includes("-j")) this.statusQueries += 1;
+    return this.#real.run(argv, options);
+  }
+}
+
+/** A hub id of its own for a suite's jobs (`slipway-<hub id>-<server id>`), so that no run meets another's. */
+export function freshHubId(prefix: string): string {
+  return `${prefix}${randomBytes(5).toString("hex")}`;
+}
+
+/**
+ * The Slurm adapter as the hub builds it, on the test cluster: the helper from the staged build
+ * run as each user through sudo, the staged job agent, one squeue per second.
+ */
+export function testClusterScheduler(runner: ProcessRunner, hubId: string): SlurmScheduler {
+  const env: Record<string, string> = {};
+  if (process.env["PATH"] !== undefined) env["PATH"] = process.env["PATH"];
+  return new SlurmScheduler({
+    client: new SlurmClient({ runner, commands: SLURM_COMMANDS, timeoutMs: 15_000 }),
+    helper: new HelperClient({
+      runner,
+      helperArgv: [process.execPath, join(STAGE, "dist/src/helper/cli.js")],
+      runAs: "user",
+      env,
+    }),
+    hubId,
+    python: "/usr/bin/python3",
+    agent: join(STAGE, "job/slipway-job.py"),
+    clock: liveClock,
+    timing: { minIntervalMs: 1_000, gatherMs: 50 },
+  });
+}
+
+/** Cancels, as root, the jobs of a suite's hub id that still run, and removes their directories. */
+export function removeHubJobs(hubId: string, user: string, serverIds: readonly number[]): void {
+  const ids = allJobs()
+    .filter((j) => j.name.startsWith(`slipway-${hubId}-`) && isLive(j))
+    .map((j) => j.jobId);
+  if (ids.length > 0) execFileSync("scancel", ids);
+  for (const id of serverIds) {
+    rmSync(join("/home", user, ".slipway/jobs", `${hubId}-${id}`), { recursive: true, force: true });
+  }
+}
+
+/** A server id no other test (or earlier run) uses. */
+export function uniqueServerId(): number {
+  return 100_000_000 + Math.floor(Math.random() * 900_000_000);
 }
