@@ -1,22 +1,15 @@
-import { join } from "node:path";
 import pino from "pino";
-import { newToken, sha256Hex } from "../auth/random-token.js";
-import { loadOrCreateKey, SecretBox } from "../auth/secret-box.js";
-import { PasswordHasher } from "../auth/password-hasher.js";
-import { Totp } from "../auth/totp.js";
-import { identityPolicy } from "../config/policies.js";
 import type { Config } from "../config/schema.js";
 import { systemClock } from "../ports/clock.js";
 import type { Store } from "../ports/store.js";
-import { IdentityService } from "../services/identity-service.js";
-import { TokenService } from "../services/token-service.js";
-import { openStore } from "../store/open-store.js";
+import type { Assembly } from "./assembly.js";
 import { prepareDataDir } from "./data-dir.js";
+import { Disposables } from "./disposables.js";
+import { openHubStore, openSealer } from "./hub-store.js";
+import { hubRandomness, identityServices, type IdentityServices } from "./identity-services.js";
 
-export interface AdminServices {
+export interface AdminServices extends IdentityServices {
   readonly store: Store;
-  readonly identity: IdentityService;
-  readonly tokens: TokenService;
   close(): Promise<void>;
 }
 
@@ -27,32 +20,15 @@ export interface AdminServices {
 export async function openAdminServices(config: Config, dataDir: string): Promise<AdminServices> {
   await prepareDataDir(dataDir);
   const log = pino({ level: "warn" }, pino.destination(2));
-  const store = await openStore(config.database.url ?? `sqlite:${join(dataDir, "slipway.sqlite")}`);
+  const disposables = new Disposables();
+  const assembly: Assembly = { config, dataDir, clock: systemClock, log: () => log, disposables };
   try {
-    await store.migrate();
-    const sealer = new SecretBox(await loadOrCreateKey(join(dataDir, "secret.key")));
-    const random = { token: () => newToken(32), sha256: sha256Hex };
-    const identity = new IdentityService({
-      store,
-      clock: systemClock,
-      hasher: new PasswordHasher(),
-      totp: new Totp(),
-      sealer,
-      random,
-      log,
-      policy: identityPolicy(config, 0),
-    });
-    const tokens = new TokenService({
-      store,
-      clock: systemClock,
-      random,
-      log,
-      maxExpiresInSeconds: config.tokens.maxExpiresIn,
-      cacheTtlMs: 0,
-    });
-    return { store, identity, tokens, close: () => store.close() };
+    const store = await openHubStore(assembly);
+    const sealer = await openSealer(dataDir);
+    const services = identityServices(assembly, { store, sealer, random: hubRandomness(), cacheTtlMs: 0 });
+    return { store, ...services, close: () => disposables.close() };
   } catch (error) {
-    await store.close();
+    await disposables.close();
     throw error;
   }
 }

@@ -1,6 +1,8 @@
 import type { Clock } from "../ports/clock.js";
 import type { Logger } from "../ports/logger.js";
-import type { OpenCredential } from "../proxy/proxy.js";
+import type { OpenCredential, Proxy } from "../proxy/proxy.js";
+import type { Assembly } from "./assembly.js";
+import type { HubMetrics } from "./hub-metrics.js";
 
 export interface CredentialSweepDeps {
   /** The credentials holding websockets open, with their use since the last call. */
@@ -76,4 +78,30 @@ export class CredentialSweep {
       });
     }, this.#deps.intervalMs);
   }
+}
+
+/** Starts the check of the proxy's open websockets every `proxy.credentialCheckInterval`. */
+export function startCredentialSweep(
+  { config, clock, log, disposables }: Assembly,
+  parts: {
+    proxy: Pick<Proxy, "takeCredentialUse" | "closeSession">;
+    sessions: { isSessionValid(idHash: string, used: boolean): Promise<boolean> };
+    tokens: { isTokenValid(ownerName: string, tokenId: string): Promise<boolean> };
+    metrics: HubMetrics;
+  },
+): CredentialSweep {
+  const { proxy, sessions, tokens, metrics } = parts;
+  const sweep = new CredentialSweep({
+    openCredentials: () => proxy.takeCredentialUse(),
+    sessionValid: (idHash, used) => sessions.isSessionValid(idHash, used),
+    tokenValid: (owner, id) => tokens.isTokenValid(owner, id),
+    close: (key) => proxy.closeSession(key),
+    clock,
+    intervalMs: config.proxy.credentialCheckInterval * 1000,
+    log: log("proxy"),
+    checked: (outcome) => metrics.credentialChecked(outcome),
+  });
+  sweep.start();
+  disposables.add(() => sweep.stop());
+  return sweep;
 }

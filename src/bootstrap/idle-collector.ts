@@ -2,6 +2,7 @@ import { performance } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { Logger } from "../ports/logger.js";
+import type { Assembly } from "./assembly.js";
 
 export interface IdleCollectorOptions {
   /** How often the event loop's load is sampled. */
@@ -86,4 +87,23 @@ export function startIdleCollector(options: IdleCollectorOptions): IdleCollector
   }, options.intervalMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
+}
+
+/**
+ * The hub's collector, sampling every 2 s: busy above a fifth of the event loop, quiet below a
+ * twentieth. Just before it collects, the proxy lets go of its spare read buffers.
+ */
+export function startHubIdleCollector(
+  { log, disposables }: Assembly,
+  proxy: { releaseSpareBuffers(): void },
+): IdleCollector {
+  const collector = startIdleCollector({
+    intervalMs: 2000,
+    busyAbove: 0.2,
+    quietBelow: 0.05,
+    beforeCollect: () => proxy.releaseSpareBuffers(),
+    log: log("memory"),
+  });
+  disposables.add(() => collector.stop());
+  return collector;
 }
