@@ -1,21 +1,17 @@
 import type { Socket } from "node:net";
-import type { ExchangeClient, FastExchange } from "./fast-exchange.js";
+import type { ExchangeClient } from "./exchange-client.js";
+import type { FastExchange } from "./fast-exchange.js";
 import type { FastForwarder } from "./fast-forwarder.js";
-import { CR, LF } from "./http-syntax.js";
+import { hasBareLf } from "./http-syntax.js";
 import { parseRequestHead, type FastRequest } from "./request-head.js";
 import type { ProxyRoute } from "./types.js";
 
 const HEAD_END = Buffer.from("\r\n\r\n", "latin1");
 /** Pipelined bytes held while a request is answered; past this the connection stops reading. */
 const MAX_BUFFERED = 64 * 1024;
+/** As `node:http` answers a head that does not come in time, and one the client's FIN cut off. */
 const REQUEST_TIMEOUT = Buffer.from("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n", "latin1");
-
-function hasBareLf(data: Buffer, from: number): boolean {
-  for (let at = data.indexOf(LF, from); at !== -1; at = data.indexOf(LF, at + 1)) {
-    if (at === 0 || data[at - 1] !== CR) return true;
-  }
-  return false;
-}
+const BAD_REQUEST = Buffer.from("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n", "latin1");
 
 /** What a fast-path connection needs from the front door. */
 export interface FastDoor {
@@ -61,7 +57,6 @@ export class FastConnection implements ExchangeClient {
   /** Request body bytes the client still owes: for the exchange, or to drop once it answered. */
   private bodyLeft = 0;
   private keep = true;
-  private ended = false;
   private paused = false;
   private bodyPaused = false;
   private headTimer: NodeJS.Timeout | undefined;
@@ -149,15 +144,11 @@ export class FastConnection implements ExchangeClient {
   private readHeads(): void {
     while (this.phase === Phase.Head) {
       const buffered = this.buffered;
-      if (buffered === undefined) {
-        if (this.ended) this.socket.destroySoon();
-        return;
-      }
+      if (buffered === undefined) return;
       const end = buffered.indexOf(HEAD_END, this.scanFrom);
       if (end === -1) {
         // A bare LF would never make a CRLF CRLF: let `node:http` judge such a head now.
         if (buffered.length > this.door.maxHeadSize || hasBareLf(buffered, this.scanFrom)) this.handOff();
-        else if (this.ended) this.socket.destroy();
         else {
           this.scanFrom = Math.max(0, buffered.length - 3);
           this.armHeadTimer();
@@ -244,12 +235,6 @@ export class FastConnection implements ExchangeClient {
     socket.removeListener("drain", this.onDrain);
     socket.removeListener("timeout", this.onTimeout);
     socket.setTimeout(0);
-    if (this.ended) {
-      // The client finished sending before a request we do not serve came up (pipelined after
-      // its FIN); a socket past its end cannot take its bytes back, so the connection ends here.
-      socket.destroy();
-      return;
-    }
     const buffered = this.buffered;
     this.buffered = undefined;
     if (buffered !== undefined) socket.unshift(buffered);
@@ -293,10 +278,22 @@ export class FastConnection implements ExchangeClient {
     socket.destroySoon();
   }
 
+  /**
+   * The client's FIN ends the connection, as it does on `node:http` (whose server ends its side
+   * at once, and whose answers not yet written are lost): what is written goes out, nothing more
+   * is forwarded or answered, and the server's connection is given up. A head the FIN cut off
+   * is answered 400, as `node:http`'s parser answers it.
+   */
   private readonly onEnd = (): void => {
-    this.ended = true;
-    if (this.phase === Phase.Head) this.readHeads();
-    else if (this.bodyLeft > 0) this.socket.destroy();
+    const socket = this.socket;
+    const cutHead = this.phase === Phase.Head && this.buffered !== undefined;
+    this.phase = Phase.Closed;
+    this.clearHeadTimer();
+    const exchange = this.exchange;
+    this.exchange = undefined;
+    exchange?.clientGone();
+    if (cutHead && socket.writable) socket.end(BAD_REQUEST);
+    socket.destroySoon();
   };
 
   private readonly onError = (): void => {

@@ -1,42 +1,23 @@
-import type { Socket } from "node:net";
 import { withoutTokenParams } from "../domain/without-token-params.js";
 import { ChunkedScanner, LAST_CHUNK } from "./chunked-scanner.js";
+import type { ExchangeClient, ExchangeShared } from "./exchange-client.js";
 import { gateFailure } from "./gate-failure.js";
 import { rawErrorResponse } from "./gate-replies.js";
 import { statusClass } from "./proxy-metrics.js";
 import type { FastRequest } from "./request-head.js";
-import { parseResponseHead, type ResponseHead } from "./response-head.js";
-import { RELAY_HIGH_WATER, type TargetContext } from "./target-context.js";
+import { hasBareLf } from "./http-syntax.js";
+import { MAX_RESPONSE_HEAD, invalidResponse, parseResponseHead, type ResponseHead } from "./response-head.js";
+import { RELAY_HIGH_WATER } from "./target-context.js";
 import type { ProxyRoute } from "./types.js";
-import type { UpstreamConnection, UpstreamPool, UpstreamUser } from "./upstream-pool.js";
+import type { UpstreamConnection, UpstreamUser } from "./upstream-pool.js";
 
 const SERVER_UNREACHABLE = gateFailure("server_unreachable");
 const HEAD_END = Buffer.from("\r\n\r\n", "latin1");
-const MAX_RESPONSE_HEAD = 64 * 1024;
 /**
  * A response head and the body bytes that came with it are sent as one buffer below this size:
  * below it `Buffer.allocUnsafe` takes the memory from Node's shared pool, not from the allocator.
  */
 const JOIN_LIMIT = 4 * 1024;
-
-/** The client connection an exchange answers on. */
-export interface ExchangeClient {
-  readonly socket: Socket;
-  /** `Connection` and `Keep-Alive` lines for a response after which the connection stays open. */
-  readonly keepAliveLines: string;
-  /** Stop reading the request body for now (the server is not taking it as fast). */
-  pauseBody(): void;
-  resumeBody(): void;
-  /** The answer is complete; `keep`: the connection may carry another request. */
-  exchangeDone(keep: boolean): void;
-}
-
-/** What every exchange shares: the pool, the rewriter and counters, the `Date` clock. */
-export interface ExchangeShared {
-  readonly pool: UpstreamPool;
-  readonly context: TargetContext;
-  date(): string;
-}
 
 const enum Phase {
   Waiting,
@@ -49,12 +30,6 @@ const enum Phase {
 
 function hangUp(): Error {
   return Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
-}
-
-function protocolError(reason: string): Error {
-  return Object.assign(new Error(`the server's response is not valid HTTP/1.1: ${reason}`), {
-    code: "HPE_INVALID_RESPONSE",
-  });
 }
 
 function isStaleError(error: Error | undefined): boolean {
@@ -243,8 +218,10 @@ export class FastExchange implements UpstreamUser {
     this.headBuffer = undefined;
     for (;;) {
       const end = buffer.indexOf(HEAD_END);
-      if (end === -1) {
+      if (end === -1 || end + 4 > MAX_RESPONSE_HEAD) {
         if (buffer.length > MAX_RESPONSE_HEAD) this.failProtocol("the response head is too large");
+        // A line ended by a bare LF never makes a CRLF CRLF: waiting for one would wait forever.
+        else if (hasBareLf(buffer, 0)) this.failProtocol("a line of the head ends in a bare LF");
         // `buffer` may be a view of the connection's read buffer, which the next read reuses.
         else this.headBuffer = Buffer.from(buffer);
         return;
@@ -284,7 +261,7 @@ export class FastExchange implements UpstreamUser {
 
     let out = `HTTP/1.1 ${status} ${head.reason}\r\n`;
     let hasDate = false;
-    const list = context.rewriter.forResponse(head.raw);
+    const list = context.rewriter.forResponse(head.raw, status);
     for (let i = 0; i + 1 < list.length; i += 2) {
       const name = list[i] ?? "";
       if (name.length === 4 && name.toLowerCase() === "date") hasDate = true;
@@ -387,7 +364,7 @@ export class FastExchange implements UpstreamUser {
     connection?.discard();
     if (this.finished) return;
     this.finished = true;
-    this.shared.context.reportTargetError(this.route, protocolError(reason));
+    this.shared.context.reportTargetError(this.route, invalidResponse(reason));
     this.pendingHead = undefined;
     if (this.started) this.client.socket.destroy();
     else this.replyUnreachable();

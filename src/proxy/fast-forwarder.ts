@@ -1,4 +1,5 @@
-import { FastExchange, type ExchangeClient, type ExchangeShared } from "./fast-exchange.js";
+import type { ExchangeClient, ExchangeShared } from "./exchange-client.js";
+import { FastExchange } from "./fast-exchange.js";
 import type { FastRequest } from "./request-head.js";
 import type { TargetContext } from "./target-context.js";
 import type { ProxyRoute } from "./types.js";

@@ -2,6 +2,7 @@ import { maxHeaderSize as defaultMaxHeaderSize, Server, type ServerOptions } fro
 import type { Socket } from "node:net";
 import { FastConnection, type FastDoor } from "./fast-connection.js";
 import type { FastForwarder } from "./fast-forwarder.js";
+import { MAX_REQUEST_HEADERS } from "./head-fault.js";
 import type { FastRequest } from "./request-head.js";
 import type { ProxyRoute } from "./types.js";
 
@@ -15,9 +16,6 @@ export interface FastPath {
   admit(request: FastRequest): ProxyRoute | undefined | Promise<ProxyRoute | undefined>;
   readonly forwarder: FastForwarder;
 }
-
-/** More headers than this and the request goes to `node:http`, which applies its own limit. */
-const FAST_MAX_HEADERS = 100;
 
 /**
  * A `node:http` server whose connections start on the proxy's fast path. Its own connection
@@ -72,7 +70,8 @@ export class FrontDoorServer extends Server {
 
 /** The fast path's view of the server: its live timeouts and limits, and the way to `node:http`. */
 class ServerDoor implements FastDoor {
-  readonly maxHeaders = FAST_MAX_HEADERS;
+  /** More and the request goes to `node:http`, where the proxy refuses it (431). */
+  readonly maxHeaders = MAX_REQUEST_HEADERS;
   readonly forwarder: FastForwarder;
 
   constructor(

@@ -230,8 +230,13 @@ export class HeaderRewriter {
     return { list, hasBody };
   }
 
-  /** The response headers for the client: hop-by-hop headers and hub cookies set by the server removed. */
-  forResponse(raw: readonly string[]): string[] {
+  /**
+   * The response headers for the client: hop-by-hop headers (those named in every `Connection`
+   * header too, as for requests) and hub cookies set by the server removed. A `204` loses its
+   * `Content-Length`, which no `204` may carry (RFC 9110 8.6): its body, if the server sent one,
+   * is not relayed, and a client must not wait for it.
+   */
+  forResponse(raw: readonly string[], status: number): string[] {
     let list: string[] = [];
     let connection: string | undefined;
     for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -239,8 +244,12 @@ export class HeaderRewriter {
       const value = raw[i + 1];
       if (name === undefined || value === undefined) continue;
       const lower = name.toLowerCase();
-      if (lower === "connection") connection = value;
-      if (RESPONSE_HOP_BY_HOP.has(lower) || (lower === "set-cookie" && this.hubCookies.setBy(value)))
+      if (lower === "connection") connection = connection === undefined ? value : `${connection}, ${value}`;
+      if (
+        RESPONSE_HOP_BY_HOP.has(lower) ||
+        (lower === "set-cookie" && this.hubCookies.setBy(value)) ||
+        (status === 204 && lower === "content-length")
+      )
         continue;
       list.push(name, value);
     }

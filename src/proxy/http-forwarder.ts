@@ -1,6 +1,9 @@
 import { ClientRequest, type IncomingMessage, type RequestOptions, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import { gateFailure } from "./gate-failure.js";
 import { replyWithError } from "./gate-replies.js";
+import { isFieldText } from "./http-syntax.js";
+import { MAX_RESPONSE_HEAD, MAX_RESPONSE_HEADERS, invalidResponse } from "./response-head.js";
 import { statusClass } from "./proxy-metrics.js";
 import { TargetAgents } from "./target-connection.js";
 import type { TargetContext } from "./target-context.js";
@@ -30,6 +33,7 @@ class TargetRequest extends ClientRequest {
   ) {
     super(options);
     this.on("response", onTargetResponse);
+    this.on("upgrade", onTargetUpgrade);
     this.on("error", onTargetError);
     this.on("close", onTargetClose);
     clientResponse.once("close", this.onClientClose);
@@ -45,6 +49,30 @@ class TargetRequest extends ClientRequest {
 function onTargetResponse(this: TargetRequest, response: IncomingMessage): void {
   this.response = response;
   this.forwarder.relay(this, response);
+}
+
+/** A `101` nobody asked for: without this listener Node's client would drop the client's connection unanswered. */
+function onTargetUpgrade(this: TargetRequest, _response: IncomingMessage, socket: Duplex): void {
+  socket.destroy();
+  this.forwarder.fail(this, invalidResponse("101 to a request that asked for no upgrade"));
+}
+
+/**
+ * What the fast path's strict parser (`parseResponseHead`) refuses and Node's client lets
+ * through, so that a response is a 502 on either path: an HTTP version other than 1.0 and 1.1,
+ * a transfer coding other than `chunked` (its label would be lost, the body relayed still
+ * coded), too many header lines (Node's client would drop those past 2000), and a reason phrase
+ * with bytes `writeHead` refuses.
+ */
+function responseFault(response: IncomingMessage): string | undefined {
+  if (response.httpVersionMajor !== 1 || response.httpVersionMinor > 1)
+    return "not an HTTP/1.0 or 1.1 status line";
+  const coding = response.headers["transfer-encoding"];
+  if (coding !== undefined && coding.toLowerCase() !== "chunked")
+    return "a transfer coding other than chunked";
+  if (response.rawHeaders.length > MAX_RESPONSE_HEADERS * 2) return "malformed header line";
+  if (!isFieldText(response.statusMessage ?? "")) return "malformed reason phrase";
+  return undefined;
 }
 
 function onTargetError(this: TargetRequest, error: Error): void {
@@ -96,6 +124,7 @@ export class HttpForwarder {
           headers: headers.list,
           agent: this.agents.for(route.target),
           setHost: false,
+          maxHeaderSize: MAX_RESPONSE_HEAD,
         },
       );
     } catch (error) {
@@ -120,14 +149,19 @@ export class HttpForwarder {
       return;
     }
     const status = response.statusCode ?? 502;
+    const fault = responseFault(response);
+    if (fault !== undefined) {
+      this.refuseResponse(target, invalidResponse(fault));
+      return;
+    }
     try {
-      res.writeHead(status, response.statusMessage, this.context.rewriter.forResponse(response.rawHeaders));
+      res.writeHead(
+        status,
+        response.statusMessage,
+        this.context.rewriter.forResponse(response.rawHeaders, status),
+      );
     } catch (error) {
-      target.settled = true;
-      target.destroy();
-      this.context.reportTargetError(target.route, error instanceof Error ? error : new Error(String(error)));
-      replyWithError(target.clientRequest, res, SERVER_UNREACHABLE);
-      this.context.metrics.request("5xx");
+      this.refuseResponse(target, error instanceof Error ? error : new Error(String(error)));
       return;
     }
     response.pipe(res);
@@ -152,8 +186,27 @@ export class HttpForwarder {
     target.destroy();
   }
 
+  /** The response cannot be relayed: 502, and the connection to the server is given up. */
+  private refuseResponse(target: TargetRequest, error: Error): void {
+    target.settled = true;
+    target.destroy();
+    this.context.reportTargetError(target.route, error);
+    const res = target.clientResponse;
+    // A `writeHead` that threw has kept its reason phrase, which the next one would throw on again.
+    res.statusMessage = "";
+    replyWithError(target.clientRequest, res, SERVER_UNREACHABLE);
+    this.context.metrics.request("5xx");
+  }
+
   fail(target: TargetRequest, error: Error): void {
     if (target.abandoned || target.settled) return;
+    // Bytes after a complete response (a body on a 204 or a HEAD, more than `Content-Length`)
+    // break only the connection, which Node's client has closed: the response goes on to the
+    // client, as on the fast path, which drops them and that connection too.
+    if (target.response?.complete === true) {
+      target.settled = true;
+      return;
+    }
     const res = target.clientResponse;
     if (
       target.retryable &&

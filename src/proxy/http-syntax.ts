@@ -60,6 +60,20 @@ export function readHeaderLine(head: Buffer, start: number, out: HeaderLine): bo
   return true;
 }
 
+/** Whether `data` from `from` on holds an LF that does not follow a CR (a line no CRLF ends). */
+export function hasBareLf(data: Buffer, from: number): boolean {
+  for (let at = data.indexOf(LF, from); at !== -1; at = data.indexOf(LF, at + 1)) {
+    if (at === 0 || data[at - 1] !== CR) return true;
+  }
+  return false;
+}
+
+/** Whether every character of `value` is a `FIELD` byte (a header value, a reason phrase). */
+export function isFieldText(value: string): boolean {
+  for (let i = 0; i < value.length; i += 1) if (FIELD[value.charCodeAt(i)] !== 1) return false;
+  return true;
+}
+
 /** `1*DIGIT`, at most 15 of them (below 2^53), as a number; -1 for anything else. */
 export function parseLength(value: string): number {
   if (value.length === 0 || value.length > 15) return -1;

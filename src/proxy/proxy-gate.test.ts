@@ -1,46 +1,24 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import {
-  ORIGIN,
-  openWebSocket,
-  route,
-  send,
-  startBackend,
-  startGateway,
-  type Backend,
-  type Gateway,
-} from "./proxy-test-fixture.js";
+import { it } from "node:test";
+import { assertTookPath, describeOnBothPaths, serveOnPath, serveRoutesOnPath } from "./both-paths-fixture.js";
+import { ORIGIN, openWebSocket, send, startBackend } from "./proxy-test-fixture.js";
 
 const ALICE_COOKIE = { cookie: "slipway-session=alice" };
 
-describe("the proxy as the gate between users", () => {
-  let alice: Backend;
-  let bob: Backend;
-  let gateway: Gateway;
-
-  before(async () => {
-    alice = await startBackend();
-    bob = await startBackend();
-    gateway = await startGateway();
-    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.target));
-    gateway.proxy.routes.setRoute(route(2, "bob", "", bob.target));
-  });
-
-  after(async () => {
-    await gateway.close();
-    await alice.close();
-    await bob.close();
-  });
+describeOnBothPaths("the proxy as the gate between users", (path) => {
+  const suite = serveRoutesOnPath(path, { alice: ["alice", ""], bob: ["bob", ""] });
 
   function assertBobUntouched(): void {
-    assert.equal(bob.requests.length, 0, "bob's server saw a request");
-    assert.equal(bob.connections, 0, "bob's server saw a connection");
+    assert.equal(suite.server("bob").requests.length, 0, "bob's server saw a request");
+    assert.equal(suite.server("bob").connections, 0, "bob's server saw a connection");
   }
 
   it("lets alice reach her own server", async () => {
-    const reply = await send(gateway.port, "/user/alice/api/status", { headers: ALICE_COOKIE });
+    const mark = suite.gateway.nodeHttp.length;
+    const reply = await send(suite.gateway.port, "/user/alice/api/status", { headers: ALICE_COOKIE });
     assert.equal(reply.status, 200);
-    assert.equal(alice.requests.at(-1)?.url, "/user/alice/api/status");
+    assert.equal(suite.server("alice").requests.at(-1)?.url, "/user/alice/api/status");
+    assertTookPath(path, suite.gateway, mark);
   });
 
   it("refuses every spelling of bob's path with alice's credentials before it reaches bob's server", async () => {
@@ -66,17 +44,17 @@ describe("the proxy as the gate between users", () => {
       ["/USER/bob/", [404]],
       ["/User/bob/", [404]],
     ];
-    for (const [path, statuses] of spellings) {
+    for (const [spelling, statuses] of spellings) {
       for (const headers of [ALICE_COOKIE, { authorization: "token tok-alice" }]) {
-        const reply = await send(gateway.port, path, { headers });
-        assert.ok(statuses.includes(reply.status), `${path} answered ${reply.status}`);
+        const reply = await send(suite.gateway.port, spelling, { headers });
+        assert.ok(statuses.includes(reply.status), `${spelling} answered ${reply.status}`);
       }
     }
     assertBobUntouched();
   });
 
   it("routes on the path alone, whatever Host says", async () => {
-    const reply = await send(gateway.port, "/user/bob/", {
+    const reply = await send(suite.gateway.port, "/user/bob/", {
       headers: { ...ALICE_COOKIE, host: "bob.hub.example" },
     });
     assert.equal(reply.status, 403);
@@ -84,14 +62,18 @@ describe("the proxy as the gate between users", () => {
   });
 
   it("sends /USER/ and //user/ to the web app, not the proxy", async () => {
-    gateway.appHits.length = 0;
-    await send(gateway.port, "/USER/bob/", { headers: ALICE_COOKIE });
-    await send(gateway.port, "//user/bob/", { headers: ALICE_COOKIE });
-    assert.deepEqual(gateway.appHits, ["/USER/bob/", "//user/bob/"]);
+    suite.gateway.appHits.length = 0;
+    await send(suite.gateway.port, "/USER/bob/", { headers: ALICE_COOKIE });
+    await send(suite.gateway.port, "//user/bob/", { headers: ALICE_COOKIE });
+    assert.deepEqual(suite.gateway.appHits, ["/USER/bob/", "//user/bob/"]);
   });
+});
+
+describeOnBothPaths("the proxy's answers to requests it refuses", (path) => {
+  const suite = serveRoutesOnPath(path, { alice: ["alice", ""], bob: ["bob", ""] });
 
   it("answers a refusal with a JSON error body", async () => {
-    const reply = await send(gateway.port, "/user/bob/", { headers: ALICE_COOKIE });
+    const reply = await send(suite.gateway.port, "/user/bob/", { headers: ALICE_COOKIE });
     assert.equal(reply.status, 403);
     assert.match(String(reply.headers["content-type"]), /^application\/json/);
     assert.deepEqual(reply.json(), {
@@ -102,7 +84,7 @@ describe("the proxy as the gate between users", () => {
   });
 
   it("answers a refusal to a browser with a small HTML page", async () => {
-    const reply = await send(gateway.port, "/user/bob/", {
+    const reply = await send(suite.gateway.port, "/user/bob/", {
       headers: { ...ALICE_COOKIE, accept: "text/html" },
     });
     assert.equal(reply.status, 403);
@@ -112,7 +94,7 @@ describe("the proxy as the gate between users", () => {
   });
 
   it("answers a bad path with 400 and says why", async () => {
-    const reply = await send(gateway.port, "/user/alice/%2e%2e/x", { headers: ALICE_COOKIE });
+    const reply = await send(suite.gateway.port, "/user/alice/%2e%2e/x", { headers: ALICE_COOKIE });
     assert.equal(reply.status, 400);
     assert.deepEqual(reply.json(), {
       status: 400,
@@ -122,7 +104,7 @@ describe("the proxy as the gate between users", () => {
   });
 
   it("sends an unauthenticated browser to the login page with the path to come back to", async () => {
-    const reply = await send(gateway.port, "/user/alice/lab/tree?reset=1", {
+    const reply = await send(suite.gateway.port, "/user/alice/lab/tree?reset=1", {
       headers: { accept: "text/html,application/xhtml+xml" },
     });
     assert.equal(reply.status, 302);
@@ -130,7 +112,7 @@ describe("the proxy as the gate between users", () => {
   });
 
   it("answers an unauthenticated API client with 401 JSON", async () => {
-    const reply = await send(gateway.port, "/user/alice/api/contents", {
+    const reply = await send(suite.gateway.port, "/user/alice/api/contents", {
       headers: { accept: "application/json" },
     });
     assert.equal(reply.status, 401);
@@ -142,12 +124,12 @@ describe("the proxy as the gate between users", () => {
   });
 
   it("does not accept ?token= as a credential", async () => {
-    const reply = await send(gateway.port, "/user/alice/api/contents?token=tok-alice");
+    const reply = await send(suite.gateway.port, "/user/alice/api/contents?token=tok-alice");
     assert.equal(reply.status, 401);
   });
 
   it("answers an unauthenticated POST from a browser with 401, not a redirect", async () => {
-    const reply = await send(gateway.port, "/user/alice/api/contents", {
+    const reply = await send(suite.gateway.port, "/user/alice/api/contents", {
       method: "POST",
       headers: { accept: "text/html" },
       body: "{}",
@@ -156,20 +138,8 @@ describe("the proxy as the gate between users", () => {
   });
 });
 
-describe("the proxy's same-origin rule for cookie-authenticated writes", () => {
-  let alice: Backend;
-  let gateway: Gateway;
-
-  before(async () => {
-    alice = await startBackend();
-    gateway = await startGateway();
-    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.target));
-  });
-
-  after(async () => {
-    await gateway.close();
-    await alice.close();
-  });
+describeOnBothPaths("the proxy's same-origin rule for cookie-authenticated writes", (path) => {
+  const suite = serveOnPath(path, startBackend);
 
   const foreignOrigins = [
     "https://evil.example",
@@ -180,20 +150,20 @@ describe("the proxy's same-origin rule for cookie-authenticated writes", () => {
 
   for (const origin of foreignOrigins) {
     it(`refuses a cookie-authenticated POST from Origin ${origin}`, async () => {
-      const before = alice.requests.length;
-      const reply = await send(gateway.port, "/user/alice/api/contents", {
+      const before = suite.server.requests.length;
+      const reply = await send(suite.gateway.port, "/user/alice/api/contents", {
         method: "POST",
         headers: { ...ALICE_COOKIE, origin },
         body: "{}",
       });
       assert.equal(reply.status, 403);
       assert.equal(reply.code(), "cross_origin");
-      assert.equal(alice.requests.length, before);
+      assert.equal(suite.server.requests.length, before);
     });
   }
 
   it("passes a cookie-authenticated POST from the hub's own origin", async () => {
-    const reply = await send(gateway.port, "/user/alice/api/contents", {
+    const reply = await send(suite.gateway.port, "/user/alice/api/contents", {
       method: "POST",
       headers: { ...ALICE_COOKIE, origin: ORIGIN },
       body: "hello",
@@ -203,26 +173,26 @@ describe("the proxy's same-origin rule for cookie-authenticated writes", () => {
   });
 
   it("passes a cookie-authenticated POST without Origin only when fetch metadata says same-origin", async () => {
-    const plain = await send(gateway.port, "/user/alice/api/x", {
+    const plain = await send(suite.gateway.port, "/user/alice/api/x", {
       method: "POST",
       headers: ALICE_COOKIE,
       body: "a",
     });
     assert.equal(plain.status, 403, "no proof of origin at all");
-    const noCors = await send(gateway.port, "/user/alice/api/x", {
+    const noCors = await send(suite.gateway.port, "/user/alice/api/x", {
       method: "POST",
       headers: { ...ALICE_COOKIE, "sec-fetch-site": "same-origin", "sec-fetch-mode": "no-cors" },
       body: "a",
     });
     assert.equal(noCors.status, 403, "no-cors");
-    const sameOrigin = await send(gateway.port, "/user/alice/api/x", {
+    const sameOrigin = await send(suite.gateway.port, "/user/alice/api/x", {
       method: "POST",
       headers: { ...ALICE_COOKIE, "sec-fetch-site": "same-origin" },
       body: "a",
     });
     assert.equal(sameOrigin.status, 200);
     for (const site of ["cross-site", "same-site", "none"]) {
-      const reply = await send(gateway.port, "/user/alice/api/x", {
+      const reply = await send(suite.gateway.port, "/user/alice/api/x", {
         method: "POST",
         headers: { ...ALICE_COOKIE, "sec-fetch-site": site },
         body: "a",
@@ -233,7 +203,7 @@ describe("the proxy's same-origin rule for cookie-authenticated writes", () => {
 
   it("refuses a cross-site PUT and DELETE too", async () => {
     for (const method of ["PUT", "PATCH", "DELETE"]) {
-      const reply = await send(gateway.port, "/user/alice/api/contents/x", {
+      const reply = await send(suite.gateway.port, "/user/alice/api/contents/x", {
         method,
         headers: { ...ALICE_COOKIE, origin: "https://evil.example" },
       });
@@ -242,14 +212,14 @@ describe("the proxy's same-origin rule for cookie-authenticated writes", () => {
   });
 
   it("lets a cookie-authenticated GET through whatever its Origin", async () => {
-    const reply = await send(gateway.port, "/user/alice/api/status", {
+    const reply = await send(suite.gateway.port, "/user/alice/api/status", {
       headers: { ...ALICE_COOKIE, origin: "https://evil.example" },
     });
     assert.equal(reply.status, 200);
   });
 
   it("lets a token-authenticated POST through from any origin", async () => {
-    const reply = await send(gateway.port, "/user/alice/api/contents", {
+    const reply = await send(suite.gateway.port, "/user/alice/api/contents", {
       method: "POST",
       headers: {
         authorization: "token tok-alice",
@@ -263,63 +233,47 @@ describe("the proxy's same-origin rule for cookie-authenticated writes", () => {
   });
 });
 
-describe("the proxy's gate for websockets", () => {
-  let alice: Backend;
-  let bob: Backend;
-  let gateway: Gateway;
-
-  before(async () => {
-    alice = await startBackend();
-    bob = await startBackend();
-    gateway = await startGateway();
-    gateway.proxy.routes.setRoute(route(1, "alice", "", alice.target));
-    gateway.proxy.routes.setRoute(route(2, "bob", "", bob.target));
-  });
-
-  after(async () => {
-    await gateway.close();
-    await alice.close();
-    await bob.close();
-  });
+describeOnBothPaths("the proxy's gate for websockets", (path) => {
+  const suite = serveRoutesOnPath(path, { alice: ["alice", ""], bob: ["bob", ""] });
 
   const channels = "/user/bob/api/kernels/x/channels";
 
   it("refuses a websocket to bob's kernel with alice's cookie with 403 before any upgrade", async () => {
-    const attempt = await openWebSocket(gateway.port, channels, { ...ALICE_COOKIE, origin: ORIGIN });
+    const attempt = await openWebSocket(suite.gateway.port, channels, { ...ALICE_COOKIE, origin: ORIGIN });
     assert.equal(attempt.opened, false);
     assert.equal(attempt.opened ? 0 : attempt.status, 403);
-    assert.equal(bob.upgradeRequests.length, 0);
-    assert.equal(bob.connections, 0);
+    assert.equal(suite.server("bob").upgradeRequests.length, 0);
+    assert.equal(suite.server("bob").connections, 0);
   });
 
   it("refuses a websocket to bob's kernel with alice's token with 403", async () => {
-    const attempt = await openWebSocket(gateway.port, channels, { authorization: "token tok-alice" });
+    const attempt = await openWebSocket(suite.gateway.port, channels, { authorization: "token tok-alice" });
     assert.equal(attempt.opened ? 0 : attempt.status, 403);
-    assert.equal(bob.connections, 0);
+    assert.equal(suite.server("bob").connections, 0);
   });
 
   it("refuses a websocket on a disguised path to bob's server", async () => {
-    for (const path of [
+    for (const spelling of [
       "/user/alice/..%2F..%2Fuser/bob/api/kernels/x/channels",
       "/user/alice%2F..%2Fbob/x",
     ]) {
-      const attempt = await openWebSocket(gateway.port, path, { ...ALICE_COOKIE, origin: ORIGIN });
-      assert.equal(attempt.opened ? 0 : attempt.status, 400, path);
+      const attempt = await openWebSocket(suite.gateway.port, spelling, { ...ALICE_COOKIE, origin: ORIGIN });
+      assert.equal(attempt.opened ? 0 : attempt.status, 400, spelling);
     }
-    assert.equal(bob.connections, 0);
+    assert.equal(suite.server("bob").connections, 0);
   });
 
   it("answers a websocket with no credentials with 401", async () => {
-    const attempt = await openWebSocket(gateway.port, "/user/alice/api/kernels/x/channels", {
+    const attempt = await openWebSocket(suite.gateway.port, "/user/alice/api/kernels/x/channels", {
       origin: ORIGIN,
     });
     assert.equal(attempt.opened ? 0 : attempt.status, 401);
-    assert.equal(alice.upgradeRequests.length, 0);
+    assert.equal(suite.server("alice").upgradeRequests.length, 0);
   });
 
   for (const origin of ["https://evil.example", "http://127.0.0.1:8000.evil.com", "http://127.0.0.1:9999"]) {
     it(`refuses a cookie-authenticated websocket from Origin ${origin}`, async () => {
-      const attempt = await openWebSocket(gateway.port, "/user/alice/api/kernels/x/channels", {
+      const attempt = await openWebSocket(suite.gateway.port, "/user/alice/api/kernels/x/channels", {
         ...ALICE_COOKIE,
         origin,
       });
@@ -328,18 +282,22 @@ describe("the proxy's gate for websockets", () => {
         assert.equal(attempt.status, 403);
         assert.equal(attempt.code, "cross_origin");
       }
-      assert.equal(alice.upgradeRequests.length, 0);
+      assert.equal(suite.server("alice").upgradeRequests.length, 0);
     });
   }
 
   it("refuses a cookie-authenticated websocket with no Origin", async () => {
-    const attempt = await openWebSocket(gateway.port, "/user/alice/api/kernels/x/channels", ALICE_COOKIE);
+    const attempt = await openWebSocket(
+      suite.gateway.port,
+      "/user/alice/api/kernels/x/channels",
+      ALICE_COOKIE,
+    );
     assert.equal(attempt.opened ? 0 : attempt.status, 403);
-    assert.equal(alice.upgradeRequests.length, 0);
+    assert.equal(suite.server("alice").upgradeRequests.length, 0);
   });
 
   it("opens a token-authenticated websocket from any origin", async () => {
-    const attempt = await openWebSocket(gateway.port, "/user/alice/api/kernels/x/channels", {
+    const attempt = await openWebSocket(suite.gateway.port, "/user/alice/api/kernels/x/channels", {
       authorization: "token tok-alice",
       origin: "https://evil.example",
     });

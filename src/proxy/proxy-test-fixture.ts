@@ -173,6 +173,8 @@ export interface Gateway {
   readonly port: number;
   /** URLs the stub web app was asked for. */
   readonly appHits: string[];
+  /** URLs of the requests `node:http` parsed (the fast path parses its own), in order. */
+  readonly nodeHttp: string[];
   readonly targetErrors: { route: ProxyRoute; error: Error }[];
   /** Routes whose watch connection closed, in order. */
   readonly targetsLost: ProxyRoute[];
@@ -188,11 +190,13 @@ export async function startGateway(
   door: Pick<FrontDoorOptions, "server" | "fastPath"> = {},
 ): Promise<Gateway> {
   const appHits: string[] = [];
+  const nodeHttp: string[] = [];
   const targetErrors: Gateway["targetErrors"] = [];
   const targetsLost: ProxyRoute[] = [];
   const misses: Gateway["misses"] = [];
   const gateway = {
     appHits,
+    nodeHttp,
     targetErrors,
     targetsLost,
     misses,
@@ -220,6 +224,7 @@ export async function startGateway(
       res.end('{"status":404,"code":"not_found","message":"Nothing is here."}');
     },
   });
+  frontDoor.server.on("request", (req: IncomingMessage) => nodeHttp.push(req.url ?? ""));
   const address = await frontDoor.listen(0, "127.0.0.1");
   return Object.assign(gateway, {
     proxy,
@@ -260,7 +265,12 @@ export function echoedHeaders(reply: Reply): Record<string, unknown> {
 export function send(
   port: number,
   path: string,
-  options: { method?: string; headers?: OutgoingHttpHeaders; body?: Buffer | string; agent?: Agent } = {},
+  options: {
+    method?: string;
+    headers?: OutgoingHttpHeaders;
+    body?: Buffer | string;
+    agent?: Agent | false;
+  } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request({

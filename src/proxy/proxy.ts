@@ -1,35 +1,33 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { isSlipwayError } from "../domain/errors.js";
-import { describeTarget } from "../domain/types.js";
 import { ActivityMeter } from "./activity-meter.js";
 import { parseUserPath, type CanonicalUserPath, type RejectedUserPath } from "./canonical-path.js";
-import { hasDuplicateHost } from "./duplicate-host.js";
 import { FastForwarder } from "./fast-forwarder.js";
 import { Gate, isVerdict, NOT_AUTHENTICATED, NOT_RUNNING, type Verdict } from "./gate.js";
 import { gateFailure, type GateFailure } from "./gate-failure.js";
 import { redirectTo, refuseUpgrade, replyWithError } from "./gate-replies.js";
+import { refuseUpgradeForHeadFault, replyToHeadFault, requestHeadFault } from "./head-fault.js";
 import { HeaderRewriter } from "./header-rewriter.js";
 import { HttpForwarder } from "./http-forwarder.js";
 import { MissResolver } from "./miss-resolver.js";
-import { networkErrorCode } from "./known-network-error.js";
 import { defaultNotRunning } from "./not-running.js";
 import { OriginPolicy } from "./origin-policy.js";
+import type { ProxyOptions } from "./proxy-options.js";
 import { nullProxyMetrics, statusClass, type ProxyMetrics } from "./proxy-metrics.js";
 import { RouteTable } from "./route-table.js";
 import type { TargetContext } from "./target-context.js";
 import { TargetPins } from "./target-connection.js";
+import { asError, reportTargetError } from "./target-error-report.js";
 import { TargetWatch } from "./target-watch.js";
 import { TunnelRegistry, type OpenCredential } from "./tunnel-registry.js";
 import type {
   ActivityRecord,
   GateRequest,
   NotRunningHandler,
-  ProxyAuthenticate,
   ProxyLog,
   ProxyPrincipal,
   ProxyRoute,
-  ResolveMiss,
 } from "./types.js";
 import { WebSocketTunnel } from "./websocket-tunnel.js";
 
@@ -50,42 +48,13 @@ export { nullProxyMetrics } from "./proxy-metrics.js";
 export { defaultNotRunning } from "./not-running.js";
 export type { RouteTable } from "./route-table.js";
 export type { OpenCredential } from "./tunnel-registry.js";
-
-export interface ProxyOptions {
-  readonly authenticate: ProxyAuthenticate;
-  /** Asked once per route miss; a route it returns is cached in `routes`. */
-  readonly resolveMiss: ResolveMiss;
-  /** Origins whose pages may send cookie-authenticated writes and websockets, e.g. `http://127.0.0.1:8000`. */
-  readonly allowedOrigins: readonly string[];
-  /** The hub's cookie names, stripped before forwarding. */
-  readonly hubCookieNames: readonly string[];
-  /** The clock that stamps activity. */
-  readonly now: () => Date;
-  /** Keep the client's `X-Forwarded-*` headers: only behind a front proxy that overwrites them. */
-  readonly trustForwarded?: boolean;
-  /** Answers requests for servers without a route; defaults to {@link defaultNotRunning}. */
-  readonly notRunning?: NotRunningHandler;
-  /** Told when a routed server did not answer, so the hub can check whether it still runs. */
-  readonly onTargetError?: (route: ProxyRoute, error: Error) => void;
-  /**
-   * Told when the connection the proxy keeps open to each routed server closed (its process may
-   * have exited), so the hub can check at once rather than at its next poll.
-   */
-  readonly onTargetLost?: (route: ProxyRoute) => void;
-  readonly metrics?: ProxyMetrics;
-  readonly log?: ProxyLog;
-  /** Where unauthenticated browsers are sent, with `?next=`. Default `/hub/login`. */
-  readonly loginPath?: string;
-  /** Pooled keep-alive connections per user's server. Default 256. */
-  readonly maxSocketsPerTarget?: number;
-}
+export type { ProxyOptions } from "./proxy-options.js";
 
 const silentLog: ProxyLog = Object.freeze({ warn(): void {}, error(): void {} });
 
 const NOT_FOUND = gateFailure("not_found");
 const NOT_WEBSOCKET = gateFailure("bad_request", "Only websocket upgrades are proxied.");
 const INTERNAL = gateFailure("internal");
-const DUPLICATE_HOST = gateFailure("duplicate_host");
 
 function pathFailure(rejection: RejectedUserPath): GateFailure {
   return rejection.code === "not_found" ? NOT_FOUND : gateFailure("bad_request", rejection.reason);
@@ -94,10 +63,6 @@ function pathFailure(rejection: RejectedUserPath): GateFailure {
 function isWebSocketUpgrade(req: IncomingMessage): boolean {
   const upgrade = req.headers.upgrade;
   return req.method === "GET" && upgrade !== undefined && upgrade.toLowerCase() === "websocket";
-}
-
-function asError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
 }
 
 /**
@@ -171,8 +136,9 @@ export class Proxy {
 
   /** The `request` listener for URLs starting with `/user/`. */
   handleRequest(req: IncomingMessage, res: ServerResponse): void {
-    if (hasDuplicateHost(req.rawHeaders)) {
-      this.refuse(req, res, DUPLICATE_HOST);
+    const fault = requestHeadFault(req.rawHeaders);
+    if (fault !== undefined) {
+      this.metrics.request(statusClass(replyToHeadFault(req, res, fault)));
       return;
     }
     const path = parseUserPath(req.url ?? "");
@@ -192,8 +158,10 @@ export class Proxy {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     // Node removed its own error listener when it handed the socket over.
     socket.on("error", destroyOnError);
-    if (hasDuplicateHost(req.rawHeaders)) {
-      this.refuseUpgrade(socket, DUPLICATE_HOST);
+    const fault = requestHeadFault(req.rawHeaders);
+    if (fault !== undefined) {
+      refuseUpgradeForHeadFault(socket, fault);
+      this.metrics.upgrade("refused");
       return;
     }
     const path = parseUserPath(req.url ?? "");
@@ -418,21 +386,7 @@ export class Proxy {
   }
 
   private reportTargetError(route: ProxyRoute, error: Error): void {
-    const fields = {
-      serverId: route.serverId,
-      owner: route.owner,
-      serverName: route.serverName,
-      target: describeTarget(route.target),
-    };
-    const code = networkErrorCode(error);
-    if (code !== undefined) this.log.warn({ ...fields, code }, "user's server did not answer");
-    else this.log.error({ ...fields, err: error }, "proxying to a user's server failed");
-    if (this.onTargetError === undefined) return;
-    try {
-      this.onTargetError(route, error);
-    } catch (hookError) {
-      this.log.error({ err: asError(hookError) }, "onTargetError failed");
-    }
+    reportTargetError(this.log, this.onTargetError, route, error);
   }
 }
 

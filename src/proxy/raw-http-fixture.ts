@@ -1,5 +1,5 @@
 /**
- * Raw-socket helpers for the fast path's tests: a user's-server stand-in that writes exactly the
+ * Raw-socket helpers for the proxy's tests: a user's-server stand-in that writes exactly the
  * bytes a test scripts, and a client that sends exact bytes and reads responses one by one.
  */
 import { once } from "node:events";
@@ -19,6 +19,8 @@ export interface RawBackend {
   readonly requests: RawRequest[];
   /** Connections that carried bytes (the proxy's watch of a route carries none). */
   connections: number;
+  /** Bytes received on all connections, whole requests or not. */
+  bytes: number;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export async function startRawBackend(
     let buffered: Buffer = Buffer.alloc(0);
     let count = 0;
     socket.on("data", (chunk: Buffer) => {
+      backend.bytes += chunk.length;
       buffered = Buffer.concat([buffered, chunk]);
       for (;;) {
         const end = buffered.indexOf("\r\n\r\n");
@@ -82,6 +85,7 @@ export async function startRawBackend(
     target,
     requests: [],
     connections: 0,
+    bytes: 0,
     async close() {
       for (const socket of sockets) socket.destroy();
       server.close();
@@ -117,14 +121,17 @@ export interface RawResponse {
 export class RawClient {
   readonly socket: Socket;
   readonly closed: Promise<void>;
-  private buffered: Buffer = Buffer.alloc(0);
+  /** Received and not yet read, in the pieces it came in: joined only when searched. */
+  private pieces: Buffer[] = [];
+  private received = 0;
   private ended = false;
   private wake: (() => void) | undefined;
 
   private constructor(socket: Socket) {
     this.socket = socket;
     socket.on("data", (chunk: Buffer) => {
-      this.buffered = Buffer.concat([this.buffered, chunk]);
+      this.pieces.push(chunk);
+      this.received += chunk.length;
       this.wake?.();
     });
     socket.on("error", () => undefined);
@@ -150,6 +157,16 @@ export class RawClient {
   /** Everything received and not yet read as a response. */
   get unread(): Buffer {
     return this.buffered;
+  }
+
+  private get buffered(): Buffer {
+    if (this.pieces.length !== 1) this.pieces = [Buffer.concat(this.pieces)];
+    return this.pieces[0] ?? Buffer.alloc(0);
+  }
+
+  private set buffered(rest: Buffer) {
+    this.pieces = [rest];
+    this.received = rest.length;
   }
 
   /** The next complete response; rejects if the connection closes before it is whole. */
@@ -188,7 +205,7 @@ export class RawClient {
   }
 
   private async take(size: number): Promise<Buffer> {
-    await this.until(() => (this.buffered.length >= size ? 0 : -1));
+    await this.until(() => (this.received >= size ? 0 : -1));
     const out = this.buffered.subarray(0, size);
     this.buffered = this.buffered.subarray(size);
     return out;
@@ -212,4 +229,53 @@ export class RawClient {
       this.wake = undefined;
     }
   }
+}
+
+/** Sends `bytes` on a connection of its own and reads one response. */
+export async function exchange(port: number, bytes: string | Buffer, method = "GET"): Promise<RawResponse> {
+  const client = await RawClient.connect(port);
+  try {
+    client.write(bytes);
+    return await client.response(method);
+  } finally {
+    client.socket.destroy();
+  }
+}
+
+/**
+ * Sends `bytes` on a connection of its own, half-closing it after them when `halfClose`, and
+ * returns everything the front door wrote until it closed the connection.
+ */
+export async function untilClosed(port: number, bytes: string | Buffer, halfClose = false): Promise<string> {
+  const client = await RawClient.connect(port);
+  client.write(bytes);
+  if (halfClose) client.socket.end();
+  await client.closed;
+  return client.unread.toString("latin1");
+}
+
+/**
+ * Sends `bytes` (a request that asks to close) on a connection of its own and returns all that
+ * comes back until the connection closes, taking each chunk only after the event loop has
+ * turned: a client slower than the proxy, whose writes back up.
+ */
+export async function readSlowly(port: number, bytes: string): Promise<Buffer> {
+  const client = await RawClient.connect(port);
+  const socket = client.socket;
+  socket.removeAllListeners("data");
+  const chunks: Buffer[] = [];
+  socket.on("data", (chunk: Buffer) => {
+    chunks.push(chunk);
+    socket.pause();
+    setImmediate(() => socket.resume());
+  });
+  client.write(bytes);
+  await client.closed;
+  return Buffer.concat(chunks);
+}
+
+/** A JSON error body's `code`. */
+export function codeOf(body: Buffer): unknown {
+  const value: unknown = JSON.parse(body.toString("utf8"));
+  return typeof value === "object" && value !== null && "code" in value ? value.code : undefined;
 }

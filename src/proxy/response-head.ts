@@ -15,7 +15,17 @@ export interface ResponseHead {
   readonly headLength: number;
 }
 
-const MAX_HEADERS = 500;
+/** More header lines than this and a response is refused (502), on either forwarding path. */
+export const MAX_RESPONSE_HEADERS = 500;
+/** A response head larger than this is refused (502), on either forwarding path. */
+export const MAX_RESPONSE_HEAD = 64 * 1024;
+
+/** The error a response that breaks HTTP/1.1 is reported with, whichever path read it. */
+export function invalidResponse(reason: string): Error {
+  return Object.assign(new Error(`the server's response is not valid HTTP/1.1: ${reason}`), {
+    code: "HPE_INVALID_RESPONSE",
+  });
+}
 
 /**
  * Reads a response head `head[0, end + 4)`, `end` being the index of its CRLF CRLF. Returns a
@@ -55,7 +65,8 @@ export function parseResponseHead(head: Buffer, end: number): ResponseHead | str
   const line: HeaderLine = { name: "", value: "", next: 0 };
   const headersEnd = end + 2;
   while (i < headersEnd) {
-    if (raw.length >= MAX_HEADERS * 2 || !readHeaderLine(head, i, line)) return "malformed header line";
+    if (raw.length >= MAX_RESPONSE_HEADERS * 2 || !readHeaderLine(head, i, line))
+      return "malformed header line";
     i = line.next;
     const { name, value } = line;
     raw.push(name, value);

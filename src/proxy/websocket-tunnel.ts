@@ -159,7 +159,7 @@ export class WebSocketTunnel {
     }
     client.write(
       statusLine(response, "Error") +
-        headerBlock(this.context.rewriter.forResponse(response.rawHeaders)) +
+        headerBlock(this.context.rewriter.forResponse(response.rawHeaders, response.statusCode ?? 0)) +
         "Connection: close\r\n\r\n",
     );
     response.pipe(client);
