@@ -105,6 +105,75 @@ function withoutNames(list: string[], names: ReadonlySet<string>): string[] {
   return kept;
 }
 
+/** `list` without the headers named in a message's `Connection` headers (joined), if any. */
+function withoutConnectionNames(list: string[], connection: string | undefined): string[] {
+  if (connection === undefined) return list;
+  const named = connectionHeaderNames(connection);
+  return named === undefined ? list : withoutNames(list, named);
+}
+
+/**
+ * What {@link HeaderRewriter.rewriteRequest} reads from a request's headers besides those it
+ * keeps. One per rewriter, reset on each call (which runs to its end without yielding), so that
+ * a request costs no object beyond its header list and the answer.
+ */
+class RequestHeadersSeen {
+  host: string | undefined;
+  connection: string | undefined;
+  upgradeProtocol: string | undefined;
+  forwardedFor: string | undefined;
+  /** Bit set of trusted X-Forwarded-Proto/Host/Port headers the client sent. */
+  trustedSeen = 0;
+  hasBody = false;
+  chunked = false;
+  contentLength = false;
+
+  reset(): void {
+    this.host = undefined;
+    this.connection = undefined;
+    this.upgradeProtocol = undefined;
+    this.forwardedFor = undefined;
+    this.trustedSeen = 0;
+    this.hasBody = false;
+    this.chunked = false;
+    this.contentLength = false;
+  }
+}
+
+/** A client's `X-Forwarded-*` or `Forwarded` header, from a front proxy that is trusted. */
+function keepTrustedForwarded(
+  kind: number,
+  name: string,
+  value: string,
+  list: string[],
+  seen: RequestHeadersSeen,
+): void {
+  if (kind === FORWARDED_FOR) {
+    seen.forwardedFor = seen.forwardedFor === undefined ? value : `${seen.forwardedFor}, ${value}`;
+    return;
+  }
+  if (kind !== FORWARDED) seen.trustedSeen |= 1 << (kind - FORWARDED_PROTO);
+  list.push(name, value);
+}
+
+/** The `X-Forwarded-*` headers the proxy adds where a trusted front proxy has not set them. */
+function addForwarded(
+  list: string[],
+  seen: RequestHeadersSeen,
+  peer: string | undefined,
+  https: boolean,
+): void {
+  const { forwardedFor, host, trustedSeen } = seen;
+  if (peer !== undefined) {
+    list.push("X-Forwarded-For", forwardedFor === undefined ? peer : `${forwardedFor}, ${peer}`);
+  }
+  if ((trustedSeen & 1) === 0) list.push("X-Forwarded-Proto", https ? "https" : "http");
+  if (host !== undefined) {
+    if ((trustedSeen & 2) === 0) list.push("X-Forwarded-Host", host);
+    if ((trustedSeen & 4) === 0) list.push("X-Forwarded-Port", portOf(host, https));
+  }
+}
+
 /**
  * Rewrites headers between the client and a user's server. Works on `rawHeaders` so that
  * names keep their case and repeated headers stay repeated, without building header objects.
@@ -112,6 +181,7 @@ function withoutNames(list: string[], names: ReadonlySet<string>): string[] {
 export class HeaderRewriter {
   private readonly hubCookies: HubCookies;
   private readonly trustForwarded: boolean;
+  private readonly seen = new RequestHeadersSeen();
 
   constructor(options: HeaderRewriterOptions) {
     this.hubCookies = new HubCookies(options.hubCookieNames);
@@ -141,16 +211,34 @@ export class HeaderRewriter {
     token: string,
     upgrade: boolean,
   ): ForwardHeaders {
-    let list: string[] = [];
-    let host: string | undefined;
-    let connection: string | undefined;
-    let upgradeProtocol: string | undefined;
-    let forwardedFor: string | undefined;
-    // Bit set of trusted X-Forwarded-Proto/Host/Port headers the client sent.
-    let trustedSeen = 0;
-    let hasBody = false;
-    let chunked = false;
-    let contentLength = false;
+    const seen = this.seen;
+    seen.reset();
+    let list = withoutConnectionNames(this.keptRequestHeaders(raw, seen), seen.connection);
+    if (seen.chunked && !upgrade) {
+      // Node's client chunks a piped body of its own accord only for methods it expects one on:
+      // for GET, HEAD, DELETE and OPTIONS it would write the bytes bare, with no length, and the
+      // server would read them as a next request of the attacker's making. Saying `chunked`
+      // makes it frame them for every method. (node:http never passes on both framings.)
+      if (seen.contentLength) list = withoutNames(list, CONTENT_LENGTH_ONLY);
+      list.push("Transfer-Encoding", "chunked");
+    }
+    addForwarded(list, seen, peer, https);
+    list.push("Authorization", `token ${token}`);
+    if (upgrade && seen.upgradeProtocol !== undefined)
+      list.push("Connection", "Upgrade", "Upgrade", seen.upgradeProtocol);
+    const hasBody = seen.hasBody;
+    // Header values (cookies among them) are not kept past the call.
+    seen.reset();
+    return { list, hasBody };
+  }
+
+  /**
+   * The client's headers that go on as they are (hub cookies taken out of `Cookie`), noting in
+   * `seen` what the rest of the rewrite needs: `Host`, `Connection`, `Upgrade`, the framing and
+   * trusted `X-Forwarded-For`.
+   */
+  private keptRequestHeaders(raw: readonly string[], seen: RequestHeadersSeen): string[] {
+    const list: string[] = [];
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const name = raw[i];
       const value = raw[i + 1];
@@ -163,7 +251,7 @@ export class HeaderRewriter {
         case DROP:
           break;
         case HOST:
-          host = value;
+          seen.host = value;
           list.push(name, value);
           break;
         case COOKIE: {
@@ -172,62 +260,26 @@ export class HeaderRewriter {
           break;
         }
         case CONNECTION:
-          connection = connection === undefined ? value : `${connection}, ${value}`;
+          seen.connection = seen.connection === undefined ? value : `${seen.connection}, ${value}`;
           break;
         case UPGRADE:
-          upgradeProtocol = value;
+          seen.upgradeProtocol = value;
           break;
         case CONTENT_LENGTH:
-          if (value !== "0") hasBody = true;
-          contentLength = true;
+          if (value !== "0") seen.hasBody = true;
+          seen.contentLength = true;
           list.push(name, value);
           break;
         case TRANSFER_ENCODING:
           // node:http has taken the client's chunks apart; the body is framed anew below.
-          hasBody = true;
-          chunked = true;
+          seen.hasBody = true;
+          seen.chunked = true;
           break;
-        case FORWARDED_FOR:
-          if (this.trustForwarded)
-            forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
-          break;
-        case FORWARDED_PROTO:
-        case FORWARDED_HOST:
-        case FORWARDED_PORT:
-          if (this.trustForwarded) {
-            trustedSeen |= 1 << (kind - FORWARDED_PROTO);
-            list.push(name, value);
-          }
-          break;
-        case FORWARDED:
-          if (this.trustForwarded) list.push(name, value);
-          break;
+        default:
+          if (this.trustForwarded) keepTrustedForwarded(kind, name, value, list, seen);
       }
     }
-    if (connection !== undefined) {
-      const named = connectionHeaderNames(connection);
-      if (named !== undefined) list = withoutNames(list, named);
-    }
-    if (chunked && !upgrade) {
-      // Node's client chunks a piped body of its own accord only for methods it expects one on:
-      // for GET, HEAD, DELETE and OPTIONS it would write the bytes bare, with no length, and the
-      // server would read them as a next request of the attacker's making. Saying `chunked`
-      // makes it frame them for every method. (node:http never passes on both framings.)
-      if (contentLength) list = withoutNames(list, CONTENT_LENGTH_ONLY);
-      list.push("Transfer-Encoding", "chunked");
-    }
-    if (peer !== undefined) {
-      list.push("X-Forwarded-For", forwardedFor === undefined ? peer : `${forwardedFor}, ${peer}`);
-    }
-    if ((trustedSeen & 1) === 0) list.push("X-Forwarded-Proto", https ? "https" : "http");
-    if (host !== undefined) {
-      if ((trustedSeen & 2) === 0) list.push("X-Forwarded-Host", host);
-      if ((trustedSeen & 4) === 0) list.push("X-Forwarded-Port", portOf(host, https));
-    }
-    list.push("Authorization", `token ${token}`);
-    if (upgrade && upgradeProtocol !== undefined)
-      list.push("Connection", "Upgrade", "Upgrade", upgradeProtocol);
-    return { list, hasBody };
+    return list;
   }
 
   /**
@@ -237,7 +289,7 @@ export class HeaderRewriter {
    * is not relayed, and a client must not wait for it.
    */
   forResponse(raw: readonly string[], status: number): string[] {
-    let list: string[] = [];
+    const list: string[] = [];
     let connection: string | undefined;
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const name = raw[i];
@@ -253,11 +305,7 @@ export class HeaderRewriter {
         continue;
       list.push(name, value);
     }
-    if (connection !== undefined) {
-      const named = connectionHeaderNames(connection);
-      if (named !== undefined) list = withoutNames(list, named);
-    }
-    return list;
+    return withoutConnectionNames(list, connection);
   }
 
   /** The `101` headers for the client, which must keep `Upgrade` and `Connection`. */
