@@ -82,16 +82,16 @@ async function wireHub(options: HubOptions, disposables: Disposables): Promise<R
   const notifier = new InProcessNotifier();
   const random = hubRandomness();
   const metrics = new HubMetrics(() => store.servers.listActive());
-  const { identity, tokens } = identityServices(hub, { store, sealer, random });
+  const { identity, sessions, tokens } = identityServices(hub, { store, sealer, random });
   const misses = new RouteMisses(store.users);
-  const credentials = { tokens, identity, sessionCookie: cookies.session };
+  const credentials = { tokens, sessions, sessionCookie: cookies.session };
   const proxy = hubProxy(hub, { credentials, misses, metrics, origin });
   const probe = targetStatus(proxy.pins);
   const launchers = await buildLaunchers(hub, { installation, options, probe, origin, metrics });
   const servers = hubServers(hub, { ...launchers, store, sealer, random, notifier, proxy, probe });
   disposables.add(misses.serve(servers));
-  const users = new UsersService({ store, identity, servers, tokens, log: log("users") });
-  disposables.add(closeSocketsOnSignOut({ tokens, sessions: identity, users: store.users, sockets: proxy }));
+  const users = new UsersService({ store, identity, sessions, servers, tokens, log: log("users") });
+  disposables.add(closeSocketsOnSignOut({ tokens, sessions, users: store.users, sockets: proxy }));
   startActivityFlush(hub, { proxy, tokens, store });
 
   const gate = firstAdminGate(dataDir, random, () => store.users.count());
@@ -99,6 +99,7 @@ async function wireHub(options: HubOptions, disposables: Disposables): Promise<R
   const ctx: HttpContext = {
     authenticator: new LocalAuthenticator(identity),
     identity,
+    sessions,
     tokens,
     users,
     servers,
@@ -121,7 +122,7 @@ async function wireHub(options: HubOptions, disposables: Disposables): Promise<R
   const port = await web.listen();
   origin.settle(port);
   servers.startMonitor();
-  startCredentialSweep(hub, { proxy, sessions: identity, tokens, metrics });
+  startCredentialSweep(hub, { proxy, sessions, tokens, metrics });
   startHubIdleCollector(hub, proxy);
 
   logger.info({ event: "hub_started", url: origin.value, dataDir, version: VERSION }, "Slipway is listening");

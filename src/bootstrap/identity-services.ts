@@ -5,6 +5,7 @@ import { identityPolicy } from "../config/policies.js";
 import type { Sealer } from "../ports/security.js";
 import type { Store } from "../ports/store.js";
 import { IdentityService, type Randomness } from "../services/identity-service.js";
+import { SessionService } from "../services/session-service.js";
 import { TokenService } from "../services/token-service.js";
 import type { Assembly } from "./assembly.js";
 
@@ -15,6 +16,7 @@ export function hubRandomness(): Randomness {
 
 export interface IdentityServices {
   readonly identity: IdentityService;
+  readonly sessions: SessionService;
   readonly tokens: TokenService;
 }
 
@@ -29,6 +31,8 @@ export function identityServices(
 ): IdentityServices {
   const { store, random } = parts;
   const cacheTtlMs = parts.cacheTtlMs ?? config.proxy.routeCacheTtl * 1000;
+  const policy = identityPolicy(config, cacheTtlMs);
+  const sessions = new SessionService({ store, clock, random, log: log("identity"), policy });
   const identity = new IdentityService({
     store,
     clock,
@@ -37,7 +41,8 @@ export function identityServices(
     sealer: parts.sealer,
     random,
     log: log("identity"),
-    policy: identityPolicy(config, cacheTtlMs),
+    policy,
+    sessions,
   });
   const tokens = new TokenService({
     store,
@@ -47,5 +52,5 @@ export function identityServices(
     maxExpiresInSeconds: config.tokens.maxExpiresIn,
     cacheTtlMs,
   });
-  return { identity, tokens };
+  return { identity, sessions, tokens };
 }
