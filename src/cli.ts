@@ -53,10 +53,6 @@ async function withStore<T>(
   }
 }
 
-function publicBase(config: Config): string {
-  return new URL(config.hub.publicUrl ?? `http://${config.hub.host}:${config.hub.port}`).origin;
-}
-
 const program = new Command();
 program.name("slipway").description("Jupyter on a computing centre's compute: the hub.").version(VERSION);
 
@@ -133,7 +129,8 @@ common(
     assertUserName(name);
     const user = await store.users.create({ name, admin: opts.admin === true });
     const token = await identity.createSetupLink(user.id);
-    process.stdout.write(`${publicBase(config)}/hub/setup/${token}\n`);
+    const { PublicOrigin } = await import("./bootstrap/public-origin.js");
+    process.stdout.write(`${new PublicOrigin(config.hub).value}/hub/setup/${token}\n`);
   });
 });
 
