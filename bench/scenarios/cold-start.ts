@@ -101,7 +101,8 @@ export const coldStart: Scenario = {
     const restart = new Map<string, Series>(starters.map((s) => [s.kind, empty()]));
     for (const s of starters) {
       const dir = join(ctx.tmp, `${s.kind}-populated`);
-      mkdirSync(dir, { recursive: true });
+      // A hub's data directory must be its own (0700): Slipway refuses one others may read.
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
       await s.prepare(dir);
       if (!ctx.options.quick) await once(ctx, s.start, join(ctx.tmp, `${s.kind}-warmup`), undefined);
     }

@@ -172,7 +172,10 @@ describe(SUITE, { skip: skip ?? false, timeout: 240_000 }, () => {
     );
     assert.ok(!existsSync(join(jobDir, "server.key")), "the key outlived the job");
     assert.ok(!existsSync(join(jobDir, "jupyter_config.json")), "the token's config outlived the job");
-    assert.ok(!existsSync(join(jobDir, "runtime")), "Jupyter's runtime files (with the token) outlived the job");
+    assert.ok(
+      !existsSync(join(jobDir, "runtime")),
+      "Jupyter's runtime files (with the token) outlived the job",
+    );
     assert.ok(existsSync(join(jobDir, "server.crt")));
   });
 });
