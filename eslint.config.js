@@ -37,7 +37,6 @@ const boundaries = {
   },
   schedulers: {
     src: ["domain", "ports", "helper/protocol"],
-    types: ["services/spawn-options"],
     packages: ["zod", "node:"],
   },
   proxy: { src: ["domain"], types: ["ports/target-probe"], packages: ["node:"] },

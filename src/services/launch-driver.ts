@@ -6,7 +6,7 @@ import type { Clock } from "../ports/clock.js";
 import type { LaunchContext, Launcher, LaunchPhase, LaunchResult, LaunchSpec } from "../ports/launcher.js";
 import type { Logger } from "../ports/logger.js";
 import type { Store } from "../ports/store.js";
-import type { RouteSink } from "./route-sink.js";
+import type { RouteSink } from "../ports/route-sink.js";
 import { STOPPABLE_STATES, LAUNCHING_STATES, type ServerJournal } from "./server-journal.js";
 
 interface Inflight {

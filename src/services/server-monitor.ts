@@ -9,7 +9,7 @@ import type { Sealer } from "../ports/security.js";
 import type { Store } from "../ports/store.js";
 import type { TargetProbe } from "../ports/target-probe.js";
 import type { LaunchDriver } from "./launch-driver.js";
-import type { RouteSink } from "./route-sink.js";
+import type { RouteSink } from "../ports/route-sink.js";
 import { STOPPABLE_STATES, LAUNCHING_STATES, type ServerJournal } from "./server-journal.js";
 
 /** A poll's answer of one status. */

@@ -12,12 +12,12 @@ import type { Store } from "../ports/store.js";
 import type { TargetProbe } from "../ports/target-probe.js";
 import type { Randomness } from "./identity-service.js";
 import { LaunchDriver } from "./launch-driver.js";
-import type { RouteSink } from "./route-sink.js";
+import type { RouteSink } from "../ports/route-sink.js";
 import { ServerJournal } from "./server-journal.js";
 import { ServerMonitor } from "./server-monitor.js";
 import type { SpawnOptions } from "./spawn-options.js";
 
-export type { RouteSink } from "./route-sink.js";
+export type { RouteSink } from "../ports/route-sink.js";
 
 export interface ServersPolicy {
   readonly namedServerLimit: number;

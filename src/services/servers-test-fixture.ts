@@ -10,7 +10,7 @@ import type { Store } from "../ports/store.js";
 import type { TargetProbe } from "../ports/target-probe.js";
 import { InProcessNotifier } from "../store/in-process-notifier.js";
 import { openStore } from "../store/open-store.js";
-import type { RouteSink } from "./route-sink.js";
+import type { RouteSink } from "../ports/route-sink.js";
 import { ServersService, type ServersPolicy } from "./servers-service.js";
 import { SpawnOptions } from "./spawn-options.js";
 

@@ -1,25 +1,10 @@
 import { z } from "zod";
 import { SlipwayError } from "../domain/errors.js";
 import type { JsonObject, User } from "../domain/types.js";
+import type { PartitionChoice, PartitionSource } from "../ports/partition-source.js";
 
-/** One partition as a user may choose it, with the bounds that apply there. */
-export interface PartitionChoice {
-  readonly name: string;
-  readonly displayName: string;
-  /** 0 when the partition's nodes have no GPU GRES: the form shows no GPU field then. */
-  readonly maxGpus: number;
-  readonly maxCpus: number;
-  readonly maxMemoryMb: number;
-  readonly maxRuntimeMinutes: number;
-  readonly defaultRuntimeMinutes: number;
-  /** Seconds a server may wait in this queue before it is cancelled. */
-  readonly queueLimit: number;
-}
-
-/** The partitions of a cluster that one user may submit to (from the scheduler, cached briefly). */
-export interface PartitionSource {
-  partitionsFor(userName: string): Promise<readonly PartitionChoice[]>;
-}
+/** Part of the form model the pages render. */
+export type { PartitionChoice } from "../ports/partition-source.js";
 
 export interface LocalTargetDescription {
   readonly name: string;

@@ -1,4 +1,4 @@
-import type { PartitionChoice, PartitionSource } from "../../services/spawn-options.js";
+import type { PartitionChoice, PartitionSource } from "../../ports/partition-source.js";
 import type { PartitionWithGpus, SlurmClient } from "./slurm-client.js";
 import type { PartitionInfo, UserAccounts } from "./slurm-parsers.js";
 
