@@ -174,12 +174,14 @@ export class ServersService {
     }
     const target = (await this.#options.validate(user, {})).target;
     try {
-      return await this.#store.servers.create({
+      const created = await this.#store.servers.create({
         userId: user.id,
         name,
         displayName: (displayName ?? name).slice(0, 80),
         target,
       });
+      await this.#journal.publish(created.id);
+      return created;
     } catch (err) {
       // Another request created it between our read and our insert: use theirs.
       const raced = await this.#store.servers.get(user.id, name);

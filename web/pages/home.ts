@@ -21,12 +21,24 @@ function followServers(ctx: PageContext, table: HTMLElement | null): void {
   source.addEventListener("hello", () => {
     if (status) status.textContent = "";
   });
-  source.addEventListener("server", (event) => {
-    const model = eventJson(event);
-    if (isServerModel(model)) {
-      updateRow(rowFor(model.name) ?? newRow(model, ctx.user), model, logTargets);
-      tick();
+  const show = (model: unknown) => {
+    if (isServerModel(model)) updateRow(rowFor(model.name) ?? newRow(model, ctx.user), model, logTargets);
+  };
+  // Every server, sent when the stream (re)connects: what changed while the page loaded or the
+  // stream was down is shown, and rows of servers removed meanwhile go.
+  source.addEventListener("servers", (event) => {
+    const models = eventJson(event);
+    if (!Array.isArray(models)) return;
+    const names = new Set(models.filter(isServerModel).map((m) => m.name));
+    for (const row of document.querySelectorAll<HTMLElement>("tr[data-server]")) {
+      if (!names.has(row.dataset["server"] ?? "")) row.remove();
     }
+    models.forEach(show);
+    tick();
+  });
+  source.addEventListener("server", (event) => {
+    show(eventJson(event));
+    tick();
   });
   source.addEventListener("deleted", (event) => {
     const name = stringField(eventJson(event), "name");
