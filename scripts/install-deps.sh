@@ -5,7 +5,8 @@
 #
 # runtime: npm dependencies (npm ci), sudo, and Jupyter from Debian when no `jupyter` is on PATH.
 # test:    runtime + Chromium, PostgreSQL, Slurm (munge, slurmctld, slurmd, slurmdbd + MariaDB for
-#          accounting) and pytest for the notebook-side client.
+#          accounting), pytest for the notebook-side client, and the front doors the examples in
+#          examples/ are tested with (Apache + mod_auth_openidc, nginx).
 #
 # Runs as root. Quiet unless something fails; apt-get update runs at most once, and only when a
 # package is missing.
@@ -110,6 +111,11 @@ if [[ $profile == test ]]; then
     slurm-wlm-jwt-plugin
     slurmdbd mariadb-server
     python3-pytest
+    # The front-door examples: test/support/apache-front-door.ts runs Apache with its own
+    # ServerRoot, and nginx is only syntax-checked (nginx -t). Debian 12's `nginx` is built
+    # --with-http_auth_request_module; `nginx-light` is only a transitional package for it.
+    apache2 libapache2-mod-auth-openidc
+    nginx
   )
 fi
 
