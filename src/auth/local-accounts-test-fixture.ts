@@ -44,6 +44,7 @@ function countingSessions(real: SessionStore, created: string[]): SessionStore {
     delete: (idHash) => real.delete(idHash),
     deleteForUser: (userId) => real.deleteForUser(userId),
     deleteExpired: (now) => real.deleteExpired(now),
+    deleteForIdp: (key) => real.deleteForIdp(key),
   };
 }
 
@@ -66,6 +67,10 @@ export async function openLocalAccounts(
     setupLinks: real.setupLinks,
     servers: real.servers,
     throttle: real.throttle,
+    groups: real.groups,
+    signInStates: real.signInStates,
+    usedTokenIds: real.usedTokenIds,
+    audit: real.audit,
     migrate: () => real.migrate(),
     close: () => real.close(),
   };

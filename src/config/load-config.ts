@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import type { z } from "zod";
 import { configSchema, type Config } from "./schema.js";
 
@@ -30,5 +31,16 @@ export async function loadConfig(path: string | undefined): Promise<ConfigResult
   const { parseYaml } = await import("./parse-yaml.js");
   const parsed = parseYaml(text);
   if (!parsed.ok) return { ok: false, errors: parsed.errors.map((e) => `${path}: ${e}`) };
-  return validateConfig(parsed.value);
+  const result = validateConfig(parsed.value);
+  return result.ok ? { ok: true, config: resolvePaths(result.config, dirname(resolve(path))) } : result;
+}
+
+/** Paths the file may give relative to itself (a secret file next to it) become absolute. */
+function resolvePaths(config: Config, dir: string): Config {
+  const oidc = config.auth.oidc;
+  if (oidc === undefined || oidc.clientSecretFile.startsWith("/")) return config;
+  return {
+    ...config,
+    auth: { ...config.auth, oidc: { ...oidc, clientSecretFile: resolve(dir, oidc.clientSecretFile) } },
+  };
 }

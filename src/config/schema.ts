@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { authModeSchema, checkAuthMode } from "./auth-schema.js";
 
 /**
  * The one configuration schema. Every key has a default, so an empty file (or none) gives the
@@ -27,6 +28,14 @@ export const hubSchema = z
       .describe(
         "Trust X-Forwarded-For/Proto/Host from the peer: the client address for throttling comes from X-Forwarded-For, and the headers are passed on to users' servers. Only behind a front proxy that overwrites them.",
       ),
+    frontDoorSocket: z
+      .string()
+      .max(100)
+      .regex(/^\/[A-Za-z0-9_./+-]+$/, "must be an absolute path without spaces")
+      .optional()
+      .describe(
+        'A Unix socket the hub also listens on, for a front door on the same machine (mode 0660: give the front door\'s group access to its directory). Requests through it come from the peer "unix" (auth.trustedHeader.trustedPeers).',
+      ),
   })
   .prefault({});
 
@@ -44,6 +53,7 @@ export const databaseSchema = z
 
 export const authSchema = z
   .strictObject({
+    ...authModeSchema,
     totp: z
       .enum(["required", "optional"])
       .default("required")
@@ -80,6 +90,7 @@ export const authSchema = z
       })
       .prefault({}),
   })
+  .superRefine(checkAuthMode)
   .prefault({});
 
 export const localTargetSchema = z.strictObject({

@@ -49,6 +49,58 @@ export const errorCatalogue = {
     status: 400,
     message: "This set-up link is not valid: it was already used, has expired, or was never issued.",
   },
+  group_not_found: { status: 404, message: "No such group." },
+  invalid_group_name: {
+    status: 400,
+    message:
+      "A group name is 1 to 64 characters: lower-case letters, digits, '.', '_' or '-', starting with a letter.",
+  },
+  group_exists: { status: 409, message: "A group with that name exists already." },
+  sign_in_state_invalid: {
+    status: 400,
+    message:
+      "This sign-in cannot be completed: it was started in another browser, took too long, or was already used. Sign in again.",
+  },
+  idp_unreachable: {
+    status: 503,
+    message: "The identity provider does not answer; try again shortly. Signed-in sessions go on working.",
+  },
+  idp_refused: { status: 401, message: "The identity provider did not sign you in." },
+  idp_token_invalid: {
+    status: 401,
+    message: "The identity provider's answer failed the hub's checks, so it cannot sign you in.",
+  },
+  idp_claim_missing: {
+    status: 401,
+    message: "The identity provider did not say who you are (a claim the hub needs is missing or not valid).",
+  },
+  insufficient_authentication: {
+    status: 403,
+    message:
+      "Your sign-in did not use the second factor this hub requires. Sign in again with your one-time code or security key.",
+  },
+  not_in_allowed_group: {
+    status: 403,
+    message: "Your account is not in a group that may use this hub. Ask your centre for access.",
+  },
+  name_collision: {
+    status: 403,
+    message:
+      "Your user name at the identity provider maps onto an account that belongs to someone else. Ask your centre to sort it out.",
+  },
+  user_not_provisioned: {
+    status: 403,
+    message: "There is no account for you on this hub yet. Ask your centre to create one.",
+  },
+  header_untrusted: {
+    status: 401,
+    message: "The sign-in header came from a peer that is not the configured front door.",
+  },
+  header_invalid: {
+    status: 400,
+    message: "The front door's sign-in header is sent twice, empty, or not a single valid name.",
+  },
+  invalid_logout_token: { status: 400, message: "The logout token is not valid." },
   user_exists: { status: 409, message: "A user with that name exists already." },
   server_exists: { status: 409, message: "A server with that name exists already." },
   server_busy: { status: 409, message: "The server is starting or stopping; wait for it to finish." },

@@ -1,9 +1,19 @@
 import type { ServerState } from "./server-state.js";
 
+/**
+ * Whose account it is, for policy: `internal` is one of the centre's own (a Unix account on its
+ * machines), `external` a guest from a federation, kept in a container without host files and
+ * never offered a host shell.
+ */
+export type UserZone = "internal" | "external";
+
 export interface User {
   readonly id: number;
   readonly name: string;
   readonly admin: boolean;
+  readonly zone: UserZone;
+  readonly displayName: string | null;
+  readonly email: string | null;
   readonly disabled: boolean;
   readonly createdAt: Date;
   readonly lastActivity: Date | null;
@@ -108,6 +118,18 @@ export interface Session {
   readonly createdAt: Date;
   readonly lastSeenAt: Date;
   readonly expiresAt: Date;
+  /** How it was signed in ("local", "oidc", "header"), and the provider's names for it. */
+  readonly auth?: SessionAuth;
+}
+
+/** What a session remembers of the method that signed it in. */
+export interface SessionAuth {
+  readonly kind: string;
+  readonly idpIssuer?: string;
+  readonly idpSubject?: string;
+  readonly idpSession?: string;
+  /** Sealed with the hub's key (the ID token for id_token_hint); never shown or logged. */
+  readonly stateSealed?: string;
 }
 
 export interface ApiToken {

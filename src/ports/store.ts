@@ -8,18 +8,36 @@ import type {
   SessionStage,
   User,
   UserCredentials,
+  UserZone,
 } from "../domain/types.js";
 import type { ServerState } from "../domain/server-state.js";
 import type { ThrottlePolicy } from "../domain/throttle-policy.js";
+import type { AuditEntry, AuditEvent, AuditFilter } from "./audit.js";
 
 export interface Page<T> {
   readonly items: T[];
   readonly total: number;
 }
 
+export interface NewUser {
+  readonly name: string;
+  readonly admin: boolean;
+  readonly zone?: UserZone;
+  readonly displayName?: string | null;
+  readonly email?: string | null;
+}
+
+export interface UserPatch {
+  readonly admin?: boolean;
+  readonly disabled?: boolean;
+  readonly zone?: UserZone;
+  readonly displayName?: string | null;
+  readonly email?: string | null;
+}
+
 export interface UserStore {
   /** Throws SlipwayError("user_exists") when the name is taken. */
-  create(input: { name: string; admin: boolean }): Promise<User>;
+  create(input: NewUser): Promise<User>;
   getById(id: number): Promise<User | undefined>;
   getByName(name: string): Promise<User | undefined>;
   /** The users of these names that exist, in no particular order; one query, not one per name. */
@@ -28,7 +46,7 @@ export interface UserStore {
   list(options: { offset: number; limit: number }): Promise<Page<User>>;
   count(): Promise<number>;
   /** Throws SlipwayError("user_not_found"). */
-  update(id: number, patch: { admin?: boolean; disabled?: boolean }): Promise<User>;
+  update(id: number, patch: UserPatch): Promise<User>;
   /** Deletes the user and everything it owns (sessions, tokens, servers, events). */
   delete(id: number): Promise<void>;
   getCredentials(userId: number): Promise<UserCredentials | undefined>;
@@ -51,6 +69,18 @@ export interface SessionStore {
   delete(idHash: string): Promise<void>;
   deleteForUser(userId: number): Promise<number>;
   deleteExpired(now: Date): Promise<number>;
+  /**
+   * Ends the sessions an identity provider names: by its session id (`sid`) when given, else
+   * every session of its subject (`sub`) at that issuer. Returns what was ended.
+   */
+  deleteForIdp(key: IdpSessionKey): Promise<{ idHash: string; userId: number }[]>;
+}
+
+/** The provider's names for a session, by which a back-channel logout finds it. */
+export interface IdpSessionKey {
+  readonly issuer: string;
+  readonly subject?: string;
+  readonly session?: string;
 }
 
 export interface TokenStore {
@@ -146,6 +176,62 @@ export interface ThrottleStore {
   clear(key: string): Promise<void>;
 }
 
+export interface Group {
+  readonly id: number;
+  readonly name: string;
+  readonly description: string;
+  readonly createdAt: Date;
+}
+
+/** Who set a membership: the admin page, API or CLI, or the identity provider at sign-in. */
+export type MembershipSource = "admin" | "idp";
+
+export interface GroupStore {
+  /** Throws SlipwayError("group_exists"). */
+  create(input: { name: string; description: string }): Promise<Group>;
+  get(name: string): Promise<Group | undefined>;
+  list(options: { offset: number; limit: number }): Promise<Page<Group>>;
+  /** Throws SlipwayError("group_not_found"). */
+  delete(name: string): Promise<void>;
+  /** User names of the group's members, sorted. */
+  members(groupId: number): Promise<string[]>;
+  /** Member names of several groups at once, by group id. */
+  membersOf(groupIds: readonly number[]): Promise<Map<number, string[]>>;
+  /** Adds members as the admin set them; a membership the provider set becomes the admin's. */
+  addMembers(groupId: number, userIds: readonly number[]): Promise<void>;
+  removeMembers(groupId: number, userIds: readonly number[]): Promise<void>;
+  /** Names of the groups a user is in, sorted. */
+  groupsOf(userId: number): Promise<string[]>;
+  /** Names of the groups of several users at once, by user id. */
+  groupsOfUsers(userIds: readonly number[]): Promise<Map<number, string[]>>;
+  /**
+   * Makes the provider's memberships of a user exactly `names`, creating groups that do not
+   * exist; memberships an admin set are left as they are. One transaction.
+   */
+  setIdpMemberships(userId: number, names: readonly string[]): Promise<void>;
+}
+
+/** A sign-in away at an identity provider: sealed state kept for one use, briefly. */
+export interface SignInStateStore {
+  put(handleHash: string, stateSealed: string, expiresAt: Date): Promise<void>;
+  /** The state, deleted as it is read: a second take of the same handle gets nothing. */
+  take(handleHash: string, now: Date): Promise<string | undefined>;
+  deleteExpired(now: Date): Promise<number>;
+}
+
+/** Ids of one-time tokens already used (a logout token's `jti`), remembered until they expire. */
+export interface UsedTokenIdStore {
+  /** Records the id; false when it was recorded before (a replay). */
+  use(key: string, expiresAt: Date): Promise<boolean>;
+  deleteExpired(now: Date): Promise<number>;
+}
+
+export interface AuditStore {
+  append(entry: AuditEntry & { at: Date }): Promise<void>;
+  /** Newest first, at most `limit`; `hasMore` says whether an older page exists. */
+  list(filter: AuditFilter, limit: number): Promise<{ items: AuditEvent[]; hasMore: boolean }>;
+}
+
 export interface Store {
   readonly dialect: "sqlite" | "postgres";
   readonly users: UserStore;
@@ -154,6 +240,10 @@ export interface Store {
   readonly setupLinks: SetupLinkStore;
   readonly servers: ServerStore;
   readonly throttle: ThrottleStore;
+  readonly groups: GroupStore;
+  readonly signInStates: SignInStateStore;
+  readonly usedTokenIds: UsedTokenIdStore;
+  readonly audit: AuditStore;
   /** Runs pending migrations; idempotent. */
   migrate(): Promise<void>;
   close(): Promise<void>;

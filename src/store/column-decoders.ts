@@ -1,6 +1,6 @@
 import { SlipwayError } from "../domain/errors.js";
 import { SERVER_STATES, type ServerState } from "../domain/server-state.js";
-import type { JsonObject, JsonValue, ServerTarget, SessionStage } from "../domain/types.js";
+import type { JsonObject, JsonValue, ServerTarget, SessionStage, UserZone } from "../domain/types.js";
 import type { BoolValue, TimeValue } from "./database.js";
 
 /*
@@ -91,6 +91,14 @@ export function decodeSessionStage(value: string, column: string): SessionStage 
   const stage = SESSION_STAGES.find((s) => s === value);
   if (stage === undefined) throw corrupt(column);
   return stage;
+}
+
+const ZONES: readonly UserZone[] = ["internal", "external"];
+
+export function decodeZone(value: string, column: string): UserZone {
+  const zone = ZONES.find((z) => z === value);
+  if (zone === undefined) throw corrupt(column);
+  return zone;
 }
 
 export function decodeServerTarget(value: unknown, column: string): ServerTarget {

@@ -23,6 +23,9 @@ export interface UsersTable {
   password_hash: string | null;
   totp_secret_sealed: string | null;
   totp_last_step: ColumnType<number | string | null, number | null, number | null>;
+  zone: ColumnType<string, string | undefined, string>;
+  display_name: string | null;
+  email: string | null;
 }
 
 export interface SessionsTable {
@@ -33,6 +36,47 @@ export interface SessionsTable {
   created_at: TimeValue;
   last_seen_at: TimeValue;
   expires_at: TimeValue;
+  auth_kind: string | null;
+  idp_issuer: string | null;
+  idp_subject: string | null;
+  idp_session: string | null;
+  auth_state_sealed: string | null;
+}
+
+export interface GroupsTable {
+  id: Generated<number>;
+  name: string;
+  description: string;
+  created_at: TimeValue;
+}
+
+export interface GroupMembersTable {
+  group_id: number;
+  user_id: number;
+  /** "admin" or "idp". */
+  source: string;
+}
+
+export interface SignInStatesTable {
+  handle_hash: string;
+  state_sealed: string;
+  expires_at: TimeValue;
+}
+
+export interface UsedTokenIdsTable {
+  key: string;
+  expires_at: TimeValue;
+}
+
+export interface AuditEventsTable {
+  id: ColumnType<number | string, never, never>;
+  at: TimeValue;
+  kind: string;
+  actor: string | null;
+  subject: string | null;
+  reason: string | null;
+  address: string | null;
+  details: JsonColumn;
 }
 
 export interface ApiTokensTable {
@@ -101,4 +145,9 @@ export interface Database {
   servers: ServersTable;
   server_events: ServerEventsTable;
   throttle: ThrottleTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
+  sign_in_states: SignInStatesTable;
+  used_token_ids: UsedTokenIdsTable;
+  audit_events: AuditEventsTable;
 }

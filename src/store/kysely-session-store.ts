@@ -1,7 +1,7 @@
 import type { Selectable } from "kysely";
 import { SlipwayError } from "../domain/errors.js";
 import type { Session, SessionStage } from "../domain/types.js";
-import type { SessionStore } from "../ports/store.js";
+import type { IdpSessionKey, SessionStore } from "../ports/store.js";
 import { decodeSessionStage, decodeTime } from "./column-decoders.js";
 import type { SessionsTable } from "./database.js";
 import type { StoreContext } from "./store-context.js";
@@ -15,6 +15,15 @@ function toSession(row: Selectable<SessionsTable>): Session {
     createdAt: decodeTime(row.created_at, "sessions.created_at"),
     lastSeenAt: decodeTime(row.last_seen_at, "sessions.last_seen_at"),
     expiresAt: decodeTime(row.expires_at, "sessions.expires_at"),
+    ...(row.auth_kind !== null && {
+      auth: {
+        kind: row.auth_kind,
+        ...(row.idp_issuer !== null && { idpIssuer: row.idp_issuer }),
+        ...(row.idp_subject !== null && { idpSubject: row.idp_subject }),
+        ...(row.idp_session !== null && { idpSession: row.idp_session }),
+        ...(row.auth_state_sealed !== null && { stateSealed: row.auth_state_sealed }),
+      },
+    }),
   };
 }
 
@@ -38,6 +47,11 @@ export class KyselySessionStore implements SessionStore {
           created_at: dialect.time(session.createdAt),
           last_seen_at: dialect.time(session.lastSeenAt),
           expires_at: dialect.time(session.expiresAt),
+          auth_kind: session.auth?.kind ?? null,
+          idp_issuer: session.auth?.idpIssuer ?? null,
+          idp_subject: session.auth?.idpSubject ?? null,
+          idp_session: session.auth?.idpSession ?? null,
+          auth_state_sealed: session.auth?.stateSealed ?? null,
         })
         .execute();
     } catch (error) {
@@ -87,5 +101,20 @@ export class KyselySessionStore implements SessionStore {
       .where("expires_at", "<=", this.#ctx.dialect.time(now))
       .executeTakeFirst();
     return Number(result.numDeletedRows);
+  }
+
+  async deleteForIdp(key: IdpSessionKey): Promise<{ idHash: string; userId: number }[]> {
+    if (key.session === undefined && key.subject === undefined) return [];
+    let query = this.#ctx.db.deleteFrom("sessions").where("idp_issuer", "=", key.issuer);
+    query =
+      key.session !== undefined
+        ? query.where("idp_session", "=", key.session)
+        : query.where("idp_subject", "=", key.subject ?? "");
+    // A sid names one session at the provider; with a sub as well, both must match.
+    if (key.session !== undefined && key.subject !== undefined) {
+      query = query.where("idp_subject", "=", key.subject);
+    }
+    const rows = await query.returning(["id_hash", "user_id"]).execute();
+    return rows.map((r) => ({ idHash: r.id_hash, userId: r.user_id }));
   }
 }

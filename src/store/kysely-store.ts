@@ -3,9 +3,12 @@ import type { Clock } from "../ports/clock.js";
 import type { Store } from "../ports/store.js";
 import type { Database } from "./database.js";
 import type { DialectTraits } from "./dialect-traits.js";
+import { KyselyAuditStore } from "./kysely-audit-store.js";
+import { KyselyGroupStore } from "./kysely-group-store.js";
 import { KyselyServerStore } from "./kysely-server-store.js";
 import { KyselySessionStore } from "./kysely-session-store.js";
 import { KyselySetupLinkStore } from "./kysely-setup-link-store.js";
+import { KyselySignInStateStore, KyselyUsedTokenIdStore } from "./kysely-sign-in-state-store.js";
 import { KyselyThrottleStore } from "./kysely-throttle-store.js";
 import { KyselyTokenStore } from "./kysely-token-store.js";
 import { KyselyUserStore } from "./kysely-user-store.js";
@@ -21,6 +24,10 @@ export class KyselyStore implements Store {
   readonly setupLinks: KyselySetupLinkStore;
   readonly servers: KyselyServerStore;
   readonly throttle: KyselyThrottleStore;
+  readonly groups: KyselyGroupStore;
+  readonly signInStates: KyselySignInStateStore;
+  readonly usedTokenIds: KyselyUsedTokenIdStore;
+  readonly audit: KyselyAuditStore;
   readonly #db: Kysely<Database>;
   readonly #traits: DialectTraits;
   /** PostgreSQL schema holding the tables, when not the connection's default. */
@@ -39,6 +46,10 @@ export class KyselyStore implements Store {
     this.setupLinks = new KyselySetupLinkStore(ctx);
     this.servers = new KyselyServerStore(ctx);
     this.throttle = new KyselyThrottleStore(ctx);
+    this.groups = new KyselyGroupStore(ctx);
+    this.signInStates = new KyselySignInStateStore(ctx);
+    this.usedTokenIds = new KyselyUsedTokenIdStore(ctx);
+    this.audit = new KyselyAuditStore(ctx);
   }
 
   /** Runs pending migrations. Replicas starting together are serialised by the migrator's lock. */

@@ -1,7 +1,7 @@
 import type { ExpressionBuilder, SqlBool } from "kysely";
 import { SlipwayError } from "../domain/errors.js";
 import type { User, UserCredentials } from "../domain/types.js";
-import type { Page, UserStore } from "../ports/store.js";
+import type { NewUser, Page, UserPatch, UserStore } from "../ports/store.js";
 import { advanceLastActivity } from "./advance-last-activity.js";
 import {
   decodeBool,
@@ -9,6 +9,7 @@ import {
   decodeOptionalInteger,
   decodeOptionalTime,
   decodeTime,
+  decodeZone,
 } from "./column-decoders.js";
 import type { BoolValue, Database, TimeValue } from "./database.js";
 import { chunks, type StoreContext } from "./store-context.js";
@@ -25,6 +26,9 @@ function userSelection(eb: ExpressionBuilder<Database, "users">) {
     "users.disabled",
     "users.created_at",
     "users.last_activity",
+    "users.zone",
+    "users.display_name",
+    "users.email",
     eb("users.password_hash", "is not", null).as("has_password"),
     eb("users.totp_secret_sealed", "is not", null).as("totp_enrolled"),
   ] as const;
@@ -37,6 +41,9 @@ interface UserRow {
   readonly disabled: BoolValue;
   readonly created_at: TimeValue;
   readonly last_activity: TimeValue | null;
+  readonly zone: string;
+  readonly display_name: string | null;
+  readonly email: string | null;
   readonly has_password: SqlBool;
   readonly totp_enrolled: SqlBool;
 }
@@ -49,6 +56,9 @@ function toUser(row: UserRow): User {
     disabled: decodeBool(row.disabled, "users.disabled"),
     createdAt: decodeTime(row.created_at, "users.created_at"),
     lastActivity: decodeOptionalTime(row.last_activity, "users.last_activity"),
+    zone: decodeZone(row.zone, "users.zone"),
+    displayName: row.display_name,
+    email: row.email,
     hasPassword: decodeBool(row.has_password, "users.password_hash"),
     totpEnrolled: decodeBool(row.totp_enrolled, "users.totp_secret_sealed"),
   };
@@ -61,7 +71,7 @@ export class KyselyUserStore implements UserStore {
     this.#ctx = ctx;
   }
 
-  async create(input: { name: string; admin: boolean }): Promise<User> {
+  async create(input: NewUser): Promise<User> {
     const { db, dialect, clock } = this.#ctx;
     try {
       const row = await db
@@ -71,6 +81,9 @@ export class KyselyUserStore implements UserStore {
           admin: dialect.bool(input.admin),
           disabled: dialect.bool(false),
           created_at: dialect.time(clock.now()),
+          zone: input.zone ?? "internal",
+          display_name: input.displayName ?? null,
+          email: input.email ?? null,
         })
         .returning(userSelection)
         .executeTakeFirstOrThrow();
@@ -132,11 +145,14 @@ export class KyselyUserStore implements UserStore {
     return decodeInteger(row.n, "count(users)");
   }
 
-  async update(id: number, patch: { admin?: boolean; disabled?: boolean }): Promise<User> {
+  async update(id: number, patch: UserPatch): Promise<User> {
     const { db, dialect } = this.#ctx;
     const set = {
       ...(patch.admin !== undefined && { admin: dialect.bool(patch.admin) }),
       ...(patch.disabled !== undefined && { disabled: dialect.bool(patch.disabled) }),
+      ...(patch.zone !== undefined && { zone: patch.zone }),
+      ...(patch.displayName !== undefined && { display_name: patch.displayName }),
+      ...(patch.email !== undefined && { email: patch.email }),
     };
     const row =
       Object.keys(set).length === 0

@@ -84,7 +84,7 @@ function postgresSuite(url: string): void {
         const { rows } = await admin.query<{ name: string }>(`SELECT name FROM ${schema}.kysely_migration`);
         assert.deepEqual(
           rows.map((r) => r.name),
-          ["0001-initial", "0002-server-endpoint"],
+          ["0001-initial", "0002-server-endpoint", "0003-identity"],
         );
       }));
 

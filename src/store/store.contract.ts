@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { T0, withStoreFrom, type StoreHarness } from "./contract/contract-kit.js";
+import { identityStoreContract } from "./contract/identity-store.contract.js";
 import { serverStoreContract } from "./contract/server-store.contract.js";
 import { sessionStoreContract } from "./contract/session-store.contract.js";
 import { setupLinkStoreContract } from "./contract/setup-link-store.contract.js";
@@ -33,5 +34,6 @@ export function storeContract(name: string, harness: StoreHarness): void {
     setupLinkStoreContract(withStore);
     serverStoreContract(withStore);
     throttleStoreContract(withStore);
+    identityStoreContract(withStore);
   });
 }
