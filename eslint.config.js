@@ -41,7 +41,7 @@ const boundaries = {
   },
   proxy: { src: ["domain"], types: ["ports/target-probe"], packages: ["node:"] },
   http: {
-    src: ["domain", "services", "ports/logger", "ports/authenticator", "auth/random-token"],
+    src: ["domain", "services", "ports/logger", "ports/authenticator", "ports/audit", "auth/random-token"],
     packages: ["fastify", "@fastify/cookie", "@fastify/formbody", "zod", "node:"],
   },
 };

@@ -28,6 +28,7 @@ import { systemClock, type Clock } from "./ports/clock.js";
 import type { Logger } from "./ports/logger.js";
 import type { ProcessRunner } from "./ports/process-runner.js";
 import { targetStatus } from "./proxy/target-status.js";
+import { AuditService } from "./services/audit-service.js";
 import { UsersService } from "./services/users-service.js";
 import { InProcessNotifier } from "./store/in-process-notifier.js";
 import { VERSION } from "./version.js";
@@ -96,8 +97,10 @@ async function wireHub(options: HubOptions, disposables: Disposables): Promise<R
 
   const gate = firstAdminGate(dataDir, random, () => store.users.count());
   const firstAdminSecret = (await store.users.count()) === 0 ? await gate.issue() : undefined;
+  const audit = new AuditService({ store, clock: hub.clock, log: log("audit") });
   const ctx: HttpContext = {
     authenticator: new LocalAuthenticator(identity),
+    audit,
     identity,
     sessions,
     tokens,

@@ -4,6 +4,7 @@ import { SlipwayError } from "../domain/errors.js";
 import { can, type Principal } from "../domain/principal.js";
 import type { Scope } from "../domain/scopes.js";
 import type { User } from "../domain/types.js";
+import type { AuditLog } from "../ports/audit.js";
 import type { Authenticator } from "../ports/authenticator.js";
 import type { Logger } from "../ports/logger.js";
 import type { IdentityService } from "../services/identity-service.js";
@@ -26,6 +27,8 @@ export interface FirstAdminGate {
 export interface HttpContext {
   /** How people sign in; the sign-in pages go through it, never past it. */
   readonly authenticator: Authenticator;
+  /** Who did what: sign-ins and refusals, sign-outs, tokens, servers, admin actions. */
+  readonly audit: AuditLog;
   readonly identity: IdentityService;
   readonly sessions: SessionService;
   readonly tokens: TokenService;
