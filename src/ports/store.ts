@@ -59,6 +59,15 @@ export interface UserStore {
    */
   consumeTotpStep(userId: number, step: number): Promise<boolean>;
   recordActivity(entries: readonly { userId: number; at: Date }[]): Promise<void>;
+  /** The account a provider's subject is bound to. */
+  findByIdentity(issuer: string, subject: string): Promise<User | undefined>;
+  /** The subject the account is bound to at that issuer, if any. */
+  identityOf(userId: number, issuer: string): Promise<string | undefined>;
+  /**
+   * Binds the account to the provider's subject. False, and nothing written, when the account is
+   * bound to another subject at that issuer or the subject to another account.
+   */
+  bindIdentity(userId: number, issuer: string, subject: string): Promise<boolean>;
 }
 
 export interface SessionStore {

@@ -43,6 +43,13 @@ export interface SessionsTable {
   auth_state_sealed: string | null;
 }
 
+export interface UserIdentitiesTable {
+  issuer: string;
+  subject: string;
+  user_id: number;
+  created_at: TimeValue;
+}
+
 export interface GroupsTable {
   id: Generated<number>;
   name: string;
@@ -145,6 +152,7 @@ export interface Database {
   servers: ServersTable;
   server_events: ServerEventsTable;
   throttle: ThrottleTable;
+  user_identities: UserIdentitiesTable;
   groups: GroupsTable;
   group_members: GroupMembersTable;
   sign_in_states: SignInStatesTable;

@@ -227,4 +227,40 @@ export class KyselyUserStore implements UserStore {
       entries.map((e) => ({ id: e.userId, at: e.at })),
     );
   }
+
+  async findByIdentity(issuer: string, subject: string): Promise<User | undefined> {
+    const row = await this.#ctx.db
+      .selectFrom("user_identities")
+      .innerJoin("users", "users.id", "user_identities.user_id")
+      .select(userSelection)
+      .where("user_identities.issuer", "=", issuer)
+      .where("user_identities.subject", "=", subject)
+      .executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async identityOf(userId: number, issuer: string): Promise<string | undefined> {
+    const row = await this.#ctx.db
+      .selectFrom("user_identities")
+      .select("subject")
+      .where("user_id", "=", userId)
+      .where("issuer", "=", issuer)
+      .executeTakeFirst();
+    return row?.subject;
+  }
+
+  async bindIdentity(userId: number, issuer: string, subject: string): Promise<boolean> {
+    const { db, dialect, clock } = this.#ctx;
+    try {
+      await db
+        .insertInto("user_identities")
+        .values({ issuer, subject, user_id: userId, created_at: dialect.time(clock.now()) })
+        .execute();
+      return true;
+    } catch (error) {
+      // Either key is taken: the subject by another account, or the account by another subject.
+      if (dialect.isUniqueViolation(error)) return (await this.identityOf(userId, issuer)) === subject;
+      throw error;
+    }
+  }
 }

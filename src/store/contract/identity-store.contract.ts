@@ -40,6 +40,27 @@ export function identityStoreContract(withStore: WithStore): void {
     );
 
     it(
+      "binds an account to one subject per issuer, and a subject to one account",
+      withStore(async ({ store }) => {
+        const alice = await store.users.create({ name: "alice", admin: false });
+        const mallory = await store.users.create({ name: "mallory", admin: false });
+        assert.equal(await store.users.bindIdentity(alice.id, "https://idp", "sub-a"), true);
+        assert.equal(
+          await store.users.bindIdentity(alice.id, "https://idp", "sub-a"),
+          true,
+          "again: the same binding",
+        );
+        assert.equal(await store.users.bindIdentity(alice.id, "https://idp", "sub-x"), false);
+        assert.equal(await store.users.bindIdentity(mallory.id, "https://idp", "sub-a"), false);
+        assert.equal(await store.users.bindIdentity(alice.id, "https://other", "sub-x"), true);
+        assert.equal((await store.users.findByIdentity("https://idp", "sub-a"))?.name, "alice");
+        assert.equal(await store.users.findByIdentity("https://idp", "sub-x"), undefined);
+        assert.equal(await store.users.identityOf(alice.id, "https://idp"), "sub-a");
+        assert.equal(await store.users.identityOf(mallory.id, "https://idp"), undefined);
+      }),
+    );
+
+    it(
       "keeps how a session signed in, and ends the sessions a provider names by sid or by sub",
       withStore(async ({ store }) => {
         const alice = await store.users.create({ name: "alice", admin: false });

@@ -27,6 +27,18 @@ async function createIdentityTables(db: Kysely<unknown>, t: SchemaTypes): Promis
   await db.schema.alterTable("users").addColumn("display_name", "text").execute();
   await db.schema.alterTable("users").addColumn("email", "text").execute();
 
+  // Who a provider says an account is: one (issuer, subject) per account and issuer, so that a
+  // second person whose name claim maps onto the same account name is refused, never merged.
+  await db.schema
+    .createTable("user_identities")
+    .addColumn("issuer", "text", (c) => c.notNull())
+    .addColumn("subject", "text", (c) => c.notNull())
+    .addColumn("user_id", "integer", (c) => c.notNull().references(userRef).onDelete("cascade"))
+    .addColumn("created_at", t.time, (c) => c.notNull())
+    .addPrimaryKeyConstraint("user_identities_pk", ["issuer", "subject"])
+    .addUniqueConstraint("user_identities_user_issuer", ["user_id", "issuer"])
+    .execute();
+
   await db.schema
     .createTable("groups")
     .addColumn("id", "integer", t.identity)
