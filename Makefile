@@ -4,6 +4,8 @@
 #   make test         everything CI runs (needs root: packages, test users, Slurm, PostgreSQL)
 #   make check        typecheck, lint, format check, unit tests
 #   make slurm-up     start the single-host Slurm test cluster (make slurm-down stops it)
+#   make idp-up       start a test OpenID provider on 127.0.0.1:9000 for examples/oidc.yaml, in the
+#                     background; prints its accounts (make idp-down stops it)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -15,11 +17,12 @@ DATA_DIR ?= ./.data
 SERVE_ARGS ?=
 CHROMIUM_PATH ?= /usr/bin/chromium
 STAGE_DIR ?= $(or $(SLIPWAY_TEST_STAGE_DIR),/opt/slipway-test)
+IDP_PORT ?= 9000
 
-.PHONY: help deps deps-test build start check test test-users stage slurm-up slurm-down bench clean
+.PHONY: help deps deps-test build start check test test-users stage slurm-up slurm-down idp-up idp-down bench clean
 
 help:
-	@echo "make start | build | check | test | slurm-up | slurm-down | bench | clean"
+	@echo "make start | build | check | test | slurm-up | slurm-down | idp-up | idp-down | bench | clean"
 	@echo "see docs/contributing.md"
 
 deps:
@@ -45,6 +48,13 @@ slurm-up: deps-test test-users
 
 slurm-down:
 	@scripts/slurm-down.sh
+
+# Idempotent: when the provider already runs, prints its issuer and accounts again.
+idp-up: deps
+	@node --import tsx scripts/test-idp.ts --detach --port $(IDP_PORT)
+
+idp-down:
+	@node --import tsx scripts/test-idp.ts --stop
 
 stage: build
 	@scripts/stage-world-readable.sh $(STAGE_DIR) >/dev/null
