@@ -2,7 +2,6 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import pino, { type DestinationStream } from "pino";
 import { logRedaction } from "./auth/log-redaction.js";
-import { LocalAuthenticator } from "./auth/local-authenticator.js";
 import { startActivityFlush } from "./bootstrap/activity-flush.js";
 import type { Assembly } from "./bootstrap/assembly.js";
 import { startCredentialSweep } from "./bootstrap/credential-sweep.js";
@@ -10,9 +9,11 @@ import { prepareDataDir } from "./bootstrap/data-dir.js";
 import { Disposables } from "./bootstrap/disposables.js";
 import { firstAdminGate } from "./bootstrap/first-admin-gate.js";
 import { HubMetrics } from "./bootstrap/hub-metrics.js";
+import { hubAudit } from "./bootstrap/hub-audit.js";
 import { hubProxy } from "./bootstrap/hub-proxy.js";
 import { hubServers } from "./bootstrap/hub-servers.js";
 import { openHubStore, openSealer } from "./bootstrap/hub-store.js";
+import { authentication } from "./bootstrap/authentication.js";
 import { hubRandomness, identityServices } from "./bootstrap/identity-services.js";
 import { startHubIdleCollector } from "./bootstrap/idle-collector.js";
 import { installationAround } from "./bootstrap/installation.js";
@@ -28,7 +29,7 @@ import { systemClock, type Clock } from "./ports/clock.js";
 import type { Logger } from "./ports/logger.js";
 import type { ProcessRunner } from "./ports/process-runner.js";
 import { targetStatus } from "./proxy/target-status.js";
-import { AuditService } from "./services/audit-service.js";
+import { GroupsService } from "./services/groups-service.js";
 import { UsersService } from "./services/users-service.js";
 import { InProcessNotifier } from "./store/in-process-notifier.js";
 import { VERSION } from "./version.js";
@@ -80,31 +81,43 @@ async function wireHub(options: HubOptions, disposables: Disposables): Promise<R
 
   const sealer = await openSealer(dataDir);
   const store = await openHubStore(hub);
+  const audit = await hubAudit(hub, store);
   const notifier = new InProcessNotifier();
   const random = hubRandomness();
   const metrics = new HubMetrics(() => store.servers.listActive());
-  const { identity, sessions, tokens } = identityServices(hub, { store, sealer, random });
+  const { identity, sessions, tokens } = identityServices(hub, { store, sealer, random, audit });
   const misses = new RouteMisses(store.users);
   const credentials = { tokens, sessions, sessionCookie: cookies.session };
   const proxy = hubProxy(hub, { credentials, misses, metrics, origin });
   const probe = targetStatus(proxy.pins);
   const launchers = await buildLaunchers(hub, { installation, options, probe, origin, metrics });
-  const servers = hubServers(hub, { ...launchers, store, sealer, random, notifier, proxy, probe });
+  const servers = hubServers(hub, { ...launchers, store, sealer, random, notifier, audit, proxy, probe });
   disposables.add(misses.serve(servers));
-  const users = new UsersService({ store, identity, sessions, servers, tokens, log: log("users") });
+  const users = new UsersService({ store, identity, sessions, servers, tokens, audit, log: log("users") });
   disposables.add(closeSocketsOnSignOut({ tokens, sessions, users: store.users, sockets: proxy }));
   startActivityFlush(hub, { proxy, tokens, store });
 
   const gate = firstAdminGate(dataDir, random, () => store.users.count());
   const firstAdminSecret = (await store.users.count()) === 0 ? await gate.issue() : undefined;
-  const audit = new AuditService({ store, clock: hub.clock, log: log("audit") });
+  const { authenticator, signIn } = await authentication(hub, {
+    store,
+    sealer,
+    random,
+    identity,
+    sessions,
+    audit,
+    origin: () => origin.value,
+  });
   const ctx: HttpContext = {
-    authenticator: new LocalAuthenticator(identity),
+    authenticator,
+    signIn,
+    logoutClearCookies: config.auth.logoutClearCookies,
     audit,
     identity,
     sessions,
     tokens,
     users,
+    groups: new GroupsService({ store, audit, log: log("groups") }),
     servers,
     spawnOptions: launchers.spawnOptions,
     cookies,

@@ -34,8 +34,9 @@ async function openLocal(totp: "optional" | "required" = "optional"): Promise<Lo
     const right = codes.codeAt(seed, clock.now());
     return credential === "right" ? right : wrongCode(right);
   };
-  const request = (fields: Omit<SignInRequest, "header" | "peer" | "address">): SignInRequest => ({
+  const request = (fields: Omit<SignInRequest, "header" | "headerValues" | "peer" | "address">): SignInRequest => ({
     header: () => undefined,
+    headerValues: () => [],
     peer: "127.0.0.1",
     address: "192.0.2.1",
     ...fields,
@@ -43,7 +44,7 @@ async function openLocal(totp: "optional" | "required" = "optional"): Promise<Lo
 
   return {
     authenticator: new LocalAuthenticator(identity),
-    expected: { name: "alice", displayName: "alice", groups: [], zone: "local" },
+    expected: { name: "alice", displayName: "alice", groups: [] },
     accounts,
     firstStep: async (start, credential) => {
       assert.equal(start.kind, "form");
@@ -132,6 +133,7 @@ describe("LocalAuthenticator", () => {
       const from = (address: string, name: string): SignInRequest => ({
         params: { username: name, password: "not the password" },
         header: () => undefined,
+        headerValues: () => [],
         peer: "127.0.0.1",
         address,
       });

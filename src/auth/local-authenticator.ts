@@ -35,7 +35,7 @@ export interface LocalAccounts {
  * The hub's built-in accounts as an Authenticator: the hub's form (user name and password), then
  * the account's TOTP code, or its enrolment when TOTP is required and it has none yet. Each step
  * still needed is a session of its own, whose id is the step's handle. Built-in accounts are the
- * centre's own (zone `local`) and have no groups.
+ * centre's own and have no groups from a provider.
  */
 export class LocalAuthenticator implements Authenticator {
   readonly kind = "local";
@@ -81,6 +81,6 @@ export class LocalAuthenticator implements Authenticator {
 function signedIn(user: User): SignInOutcome {
   return {
     kind: "identity",
-    identity: { name: user.name, displayName: user.name, groups: [], zone: "local", authState: null },
+    identity: { name: user.name, displayName: user.name, groups: [], authState: null },
   };
 }

@@ -1,5 +1,7 @@
+import { chmod, lstat, unlink } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
 import { buildApp } from "../http/app.js";
-import type { HttpContext } from "../http/context.js";
+import { markFrontDoorConnection, type HttpContext } from "../http/context.js";
 import { createFrontDoor, type FrontDoor, type FrontDoorProxy } from "../proxy/front-door.js";
 import type { Assembly } from "./assembly.js";
 
@@ -31,12 +33,43 @@ export async function buildWebApp(
     frontDoor?.closeAll();
     await app.close();
   });
-  const { port, host } = config.hub;
+  const { port, host, frontDoorSocket } = config.hub;
   return {
     async listen() {
       await app.listen({ port, host });
+      if (frontDoorSocket !== undefined) {
+        const server = await listenOnFrontDoorSocket(frontDoorSocket, (socket) =>
+          app.server.emit("connection", socket),
+        );
+        disposables.add(() => new Promise<void>((done) => server.close(() => done())));
+      }
       const address = app.server.address();
       return typeof address === "object" && address ? address.port : port;
     },
   };
+}
+
+/**
+ * The front door's own way in: a Unix socket, mode 0660, whose connections the hub's listener
+ * serves like any other but whose requests come from the peer "unix" — the one peer that may name
+ * the user in a header when `auth.trustedHeader.trustedPeers` says so. Who may connect is decided
+ * by the socket's group and its directory's permissions.
+ */
+async function listenOnFrontDoorSocket(path: string, accept: (socket: object) => void): Promise<Server> {
+  const existing = await lstat(path).catch(() => undefined);
+  if (existing?.isSocket()) await unlink(path);
+  else if (existing) throw new Error(`hub.frontDoorSocket ${path} exists and is not a socket; remove it or choose another path`);
+  const server = createServer((socket) => {
+    markFrontDoorConnection(socket);
+    accept(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(path, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  await chmod(path, 0o660);
+  return server;
 }

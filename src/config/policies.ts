@@ -26,3 +26,20 @@ export function serversPolicy(config: Config) {
     pollIntervalMs: config.servers.pollInterval * 1000,
   };
 }
+
+/** The rules by which a provider's identities become accounts (`auth.access` and `auth.zones`). */
+export function accessPolicy(config: Config) {
+  const { access, zones } = config.auth;
+  return {
+    allowedGroups: access.allowedGroups,
+    adminGroups: access.adminGroups,
+    groupMap: access.groupMap,
+    createUsers: access.createUsers,
+    zones: {
+      default: zones.default,
+      externalIdentityProviders: zones.external.identityProviders,
+      externalGroups: zones.external.groups,
+      externalClaimValues: zones.external.claimValues,
+    },
+  };
+}

@@ -4,12 +4,14 @@ import { SlipwayError } from "../domain/errors.js";
 import { can, type Principal } from "../domain/principal.js";
 import type { Scope } from "../domain/scopes.js";
 import type { User } from "../domain/types.js";
-import type { AuditLog } from "../ports/audit.js";
+import type { AuditTrail } from "../ports/audit.js";
 import type { Authenticator } from "../ports/authenticator.js";
 import type { Logger } from "../ports/logger.js";
+import type { GroupsService } from "../services/groups-service.js";
 import type { IdentityService } from "../services/identity-service.js";
 import type { ServersService } from "../services/servers-service.js";
 import type { SessionService } from "../services/session-service.js";
+import type { SignInService } from "../services/sign-in-service.js";
 import type { SpawnOptions } from "../services/spawn-options.js";
 import { TokenService } from "../services/token-service.js";
 import type { UsersService } from "../services/users-service.js";
@@ -28,11 +30,20 @@ export interface HttpContext {
   /** How people sign in; the sign-in pages go through it, never past it. */
   readonly authenticator: Authenticator;
   /** Who did what: sign-ins and refusals, sign-outs, tokens, servers, admin actions. */
-  readonly audit: AuditLog;
+  readonly audit: AuditTrail;
+  /** Admits identities, starts and ends their sessions, and records it all. */
+  readonly signIn: SignInService;
+  /** Cookies of the front door or load balancer to clear at sign-out (`auth.logoutClearCookies`). */
+  readonly logoutClearCookies: readonly {
+    readonly name: string;
+    readonly path: string;
+    readonly domain?: string | undefined;
+  }[];
   readonly identity: IdentityService;
   readonly sessions: SessionService;
   readonly tokens: TokenService;
   readonly users: UsersService;
+  readonly groups: GroupsService;
   readonly servers: ServersService;
   readonly spawnOptions: SpawnOptions;
   readonly cookies: CookieNames;
@@ -55,6 +66,23 @@ declare module "fastify" {
 }
 
 const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/** Connections accepted on the hub's front-door Unix socket (`hub.frontDoorSocket`). */
+const frontDoorSockets = new WeakSet<object>();
+
+/** Marks a connection as the front door's: its requests come from the peer "unix". */
+export function markFrontDoorConnection(socket: object): void {
+  frontDoorSockets.add(socket);
+}
+
+/**
+ * Who is at the other end of the connection — an address, or "unix" for the front-door socket —
+ * never what a forwarded header claims: only a trusted peer may name the user in a header.
+ */
+export function peerOf(request: FastifyRequest): string {
+  if (frontDoorSockets.has(request.socket)) return "unix";
+  return request.socket.remoteAddress ?? "unknown";
+}
 
 export function clientAddress(ctx: Pick<HttpContext, "trustForwarded">, request: FastifyRequest): string {
   if (ctx.trustForwarded) {

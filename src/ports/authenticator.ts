@@ -1,3 +1,5 @@
+import type { UserZone } from "../domain/types.js";
+
 /**
  * A way of signing in: the hub's built-in accounts (password and TOTP), an OpenID Connect
  * provider (Keycloak), or an authenticating front door that names the user in a header. In
@@ -13,8 +15,11 @@ export interface Authenticator {
   /** Short and stable ("local", "oidc", "header"): for logs, and recorded with the session. */
   readonly kind: string;
   readonly capabilities: AuthenticatorCapabilities;
-  /** What the sign-in page does for a visitor who will come back to `next` once signed in. */
-  begin(next: string): Promise<SignInStart>;
+  /**
+   * What the sign-in page does for a visitor who will come back to `next` once signed in.
+   * `direct`: the visitor asked to go to the provider now (`/hub/oauth_login`), not for a page.
+   */
+  begin(next: string, options?: { direct?: boolean }): Promise<SignInStart>;
   /**
    * The identity a request proves, or the step still needed. A refusal throws a SlipwayError
    * that says why (`invalid_credentials`, `invalid_totp`, `not_authenticated`, `too_many_attempts`);
@@ -27,6 +32,12 @@ export interface Authenticator {
    * door's logout path) so that signing out does not sign the user straight back in.
    */
   logoutUrl(authState: AuthState | null): string;
+  /**
+   * Checks a provider's back-channel logout token (signature, issuer, audience, age, events, no
+   * nonce, not used before) and says whose sessions it ends; throws `invalid_logout_token`.
+   * Only methods with a provider that sends them have it.
+   */
+  verifyLogoutToken?(token: string): Promise<ProviderLogout>;
 }
 
 export interface AuthenticatorCapabilities {
@@ -36,24 +47,42 @@ export interface AuthenticatorCapabilities {
   readonly ownSecondFactor: boolean;
 }
 
-/**
- * Whose account it is, for policy: `local` is one of the centre's own (a Unix account on its
- * machines), `external` a guest from a federation, who is kept in a container without host files.
- * An OIDC method calls an account external only when its claims name a configured external IdP,
- * never because a claim is missing.
- */
-export type AccountZone = "local" | "external";
-
 /** What an authenticator vouches for. */
 export interface Identity {
   /** The hub's user name, already in its form (`[a-z0-9][a-z0-9._-]{0,31}`). */
   readonly name: string;
   readonly displayName: string;
+  readonly email?: string | null;
   /** As the method names them (Keycloak: full paths such as `/sdcc/gpu`); empty when it has none. */
   readonly groups: readonly string[];
-  readonly zone: AccountZone;
+  /**
+   * Who the provider says this is, for methods with a provider (OIDC, a front door): the account
+   * is bound to it at first sign-in, so a second person whose name maps onto the same account is
+   * refused. Absent for the hub's own accounts.
+   */
+  readonly provider?: ProviderIdentity;
+  /** The zone a front door stated outright (a header); the hub's zone rules decide otherwise. */
+  readonly zone?: UserZone;
   /** What the method needs kept with the session (OIDC: the ID token for logout); never shown or logged. */
   readonly authState: AuthState | null;
+}
+
+export interface ProviderIdentity {
+  readonly issuer: string;
+  readonly subject: string;
+  /** The provider's session id (OIDC `sid`), by which a back-channel logout names it. */
+  readonly session?: string;
+  /** The identity provider that brokered the sign-in (Keycloak's `identity_provider`), if any. */
+  readonly brokeredBy?: string;
+  /** The value of the configured zone claim, if the provider sent one. */
+  readonly zoneClaim?: string;
+}
+
+/** A provider's back-channel logout, checked: whose sessions to end. */
+export interface ProviderLogout {
+  readonly issuer: string;
+  readonly subject?: string;
+  readonly session?: string;
 }
 
 export type AuthState = Readonly<Record<string, string>>;
@@ -63,6 +92,8 @@ export type SignInStart =
   | { readonly kind: "form" }
   /** Off to `location` (an IdP); the callback comes back with `handle` in the session cookie. */
   | { readonly kind: "redirect"; readonly location: string; readonly handle: string }
+  /** A page with one button that leads to `href` (the provider's sign-in, begun directly). */
+  | { readonly kind: "link"; readonly label: string; readonly href: string }
   /** Nothing to ask: the request itself carries the identity (a front door's header); complete it as it is. */
   | { readonly kind: "complete" };
 
@@ -89,6 +120,8 @@ export interface SignInRequest {
   readonly params: Readonly<Record<string, string>>;
   /** A request header by lower-case name, when it was sent exactly once. */
   header(name: string): string | undefined;
+  /** Every value of a request header, in order (none, one, or a repeated header's several). */
+  headerValues(name: string): readonly string[];
   /** The socket's peer, never a forwarded address: only a trusted peer may name the user in a header. */
   readonly peer: string;
   /** The client's address as attempts are counted (a forwarded one only when the hub trusts its proxy). */

@@ -169,7 +169,7 @@ describe("SessionService", () => {
       name: "alice",
       displayName: "alice",
       groups: [],
-      zone: "local" as const,
+
       authState: null,
     };
     const started = await sessions.startSession(identity);

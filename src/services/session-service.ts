@@ -1,11 +1,11 @@
 import { SlipwayError } from "../domain/errors.js";
 import type { Principal } from "../domain/principal.js";
 import { roleScopes } from "../domain/scopes.js";
-import type { Session, SessionStage, User } from "../domain/types.js";
+import type { Session, SessionAuth, SessionStage, User } from "../domain/types.js";
 import type { Identity } from "../ports/authenticator.js";
 import type { Clock } from "../ports/clock.js";
 import type { Logger } from "../ports/logger.js";
-import type { Store } from "../ports/store.js";
+import type { IdpSessionKey, Store } from "../ports/store.js";
 import type { Randomness } from "./identity-service.js";
 import { TtlCache } from "./ttl-cache.js";
 
@@ -83,8 +83,11 @@ export class SessionService {
     return this.createSession(user, "full");
   }
 
-  /** Starts a session for `user` at `stage`: full, or a sign-in step that lasts 15 minutes. */
-  async createSession(user: User, stage: SessionStage): Promise<SignInResult> {
+  /**
+   * Starts a session for `user` at `stage`: full, or a sign-in step that lasts 15 minutes; `auth`
+   * says how it was signed in (kept so that the provider can end it, and logout can reach it).
+   */
+  async createSession(user: User, stage: SessionStage, auth?: SessionAuth): Promise<SignInResult> {
     const sessionId = this.#random.token();
     const now = this.#clock.now();
     const maxAgeMs = stage === "full" ? this.#policy.sessionMaxAgeMs : STEP_SESSION_MAX_AGE_MS;
@@ -96,6 +99,7 @@ export class SessionService {
       createdAt: now,
       lastSeenAt: now,
       expiresAt: new Date(now.getTime() + maxAgeMs),
+      ...(auth !== undefined && { auth }),
     };
     await this.#store.sessions.create(session);
     return { sessionId, session, user };
@@ -172,6 +176,20 @@ export class SessionService {
     this.#lastTouch.delete(idHash);
     await this.#store.sessions.delete(idHash);
     for (const listener of this.#sessionEndListeners) listener(idHash, cached?.user.id ?? -1);
+  }
+
+  /**
+   * Ends the sessions an identity provider names (back-channel logout): in the store, in this
+   * replica's cache, and their open websockets. Returns the users whose sessions ended.
+   */
+  async endProviderSessions(key: IdpSessionKey): Promise<number[]> {
+    const ended = await this.#store.sessions.deleteForIdp(key);
+    for (const { idHash, userId } of ended) {
+      this.#sessions.delete(idHash);
+      this.#lastTouch.delete(idHash);
+      for (const listener of this.#sessionEndListeners) listener(idHash, userId);
+    }
+    return [...new Set(ended.map((e) => e.userId))];
   }
 
   /** Ends every session of a user (disable, credential reset), on this replica at once. */

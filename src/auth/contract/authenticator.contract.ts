@@ -42,6 +42,7 @@ export interface AuthenticatorFixture {
 export const EMPTY_REQUEST: SignInRequest = {
   params: {},
   header: () => undefined,
+  headerValues: () => [],
   peer: "127.0.0.1",
   address: "127.0.0.1",
 };

@@ -8,6 +8,9 @@ import { SlipwayError } from "../../domain/errors.js";
 import type { Authenticator, SignInStart } from "../../ports/authenticator.js";
 import { openLocalAccounts, type LocalAccountsFixture } from "../../auth/local-accounts-test-fixture.js";
 import { newToken, sha256Hex } from "../../auth/random-token.js";
+import type { AccessPolicy } from "../../domain/access-policy.js";
+import { AuditService } from "../../services/audit-service.js";
+import { SignInService } from "../../services/sign-in-service.js";
 import { TokenService } from "../../services/token-service.js";
 import { cookieNames, readCookie } from "../cookies.js";
 import { registerLoginPage } from "./login.js";
@@ -30,7 +33,7 @@ function headerMethod(
       const name = request.header("x-remote-user");
       seen.push(name);
       if (name === undefined) throw new SlipwayError("not_authenticated");
-      const identity = { name, displayName: name, groups: [], zone: "local" as const, authState: null };
+      const identity = { name, displayName: name, groups: [] as const, authState: null };
       return carriedNext === undefined
         ? { kind: "identity", identity }
         : { kind: "identity", identity, next: carriedNext };
@@ -38,6 +41,14 @@ function headerMethod(
     logoutUrl: () => "/hub/login",
   };
 }
+
+const openAccess: AccessPolicy = {
+  allowedGroups: [],
+  adminGroups: [],
+  groupMap: {},
+  createUsers: false,
+  zones: { default: "internal", externalIdentityProviders: [], externalGroups: [], externalClaimValues: [] },
+};
 
 describe("the sign-in page, whatever the authenticator begins with", () => {
   let accounts: LocalAccountsFixture;
@@ -66,14 +77,26 @@ describe("the sign-in page, whatever the authenticator begins with", () => {
     app = Fastify();
     await app.register(cookie);
     await app.register(formbody);
+    const audit = new AuditService({ store: accounts.store, clock: accounts.clock, log });
+    const signIn = new SignInService({
+      store: accounts.store,
+      sessions: accounts.sessions,
+      sealer: accounts.sealer,
+      audit,
+      policy: openAccess,
+      method: authenticator.kind,
+      log,
+    });
     const ctx = {
       authenticator,
       identity: accounts.identity,
       sessions: accounts.sessions,
+      signIn,
       tokens,
       cookies,
       publicOrigin: "http://hub.test",
       trustForwarded: false,
+      logoutClearCookies: [],
     };
     registerLoginPage(app, ctx, () => newToken(32));
     return app;

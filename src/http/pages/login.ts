@@ -6,8 +6,10 @@ import { html } from "../html.js";
 import { safeNext } from "../safe-next.js";
 import { htmlPage } from "./layout.js";
 import { checkLoginXsrf, issueLoginXsrf } from "./login-xsrf.js";
+import { providerButton, signInRefusedPage } from "./sign-in-pages.js";
 import {
   answerWith,
+  completeSignIn,
   finishSignIn,
   nextOf,
   setSessionCookie,
@@ -57,9 +59,17 @@ export function registerLoginPage(app: FastifyInstance, ctx: SignInContext, rand
       setSessionCookie(ctx, reply, start.handle);
       return reply.redirect(start.location, 302);
     }
+    if (start.kind === "link") return providerButton(reply, start, next);
     if (start.kind === "complete") {
-      const outcome = await ctx.authenticator.complete(signInRequest(ctx, request, { params: {} }));
-      return finishSignIn(ctx, reply, outcome, next, sessionIdOf(ctx, request));
+      const signIn = signInRequest(ctx, request, { params: {} });
+      try {
+        const outcome = await completeSignIn(ctx, signIn);
+        const where = { next, address: signIn.address, replaced: sessionIdOf(ctx, request) };
+        return await finishSignIn(ctx, reply, outcome, where);
+      } catch (err) {
+        if (!isSlipwayError(err)) throw err;
+        return signInRefusedPage(reply, err);
+      }
     }
     return loginForm(reply, issueLoginXsrf(ctx, request, reply, randomToken), next);
   });
@@ -70,8 +80,10 @@ export function registerLoginPage(app: FastifyInstance, ctx: SignInContext, rand
     checkLoginXsrf(ctx, request, body._xsrf);
     try {
       const params = { username: body.username, password: body.password };
-      const outcome = await ctx.authenticator.complete(signInRequest(ctx, request, { params }));
-      return await finishSignIn(ctx, reply, outcome, next, sessionIdOf(ctx, request));
+      const signIn = signInRequest(ctx, request, { params });
+      const outcome = await completeSignIn(ctx, signIn, body.username);
+      const where = { next, address: signIn.address, replaced: sessionIdOf(ctx, request) };
+      return await finishSignIn(ctx, reply, outcome, where);
     } catch (err) {
       if (!isSlipwayError(err)) throw err;
       answerWith(reply, err);

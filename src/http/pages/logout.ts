@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { SlipwayError } from "../../domain/errors.js";
-import { checkSameOrigin, parseBody, sessionIdOf } from "../context.js";
+import { checkSameOrigin, clientAddress, parseBody, sessionIdOf } from "../context.js";
 import { html } from "../html.js";
 import { page } from "./layout.js";
 import { cookieOptions, type SignInContext } from "./sign-in-flow.js";
@@ -34,15 +34,25 @@ export function registerLogoutPage(app: FastifyInstance, ctx: SignInContext): vo
     const body = parseBody(logoutBody, request.body);
     const sessionId = sessionIdOf(ctx, request);
     const resolved = sessionId ? await ctx.sessions.resolveSession(sessionId) : null;
+    let authState = null;
     if (sessionId && resolved) {
       const sent = request.headers["x-xsrf-token"];
       checkSameOrigin(ctx, request, null);
       const token = typeof sent === "string" ? sent : body._xsrf;
       if (token !== resolved.session.xsrfToken) throw new SlipwayError("csrf_failed");
-      await ctx.sessions.signOut(sessionId);
+      authState = ctx.signIn.authStateOf(resolved.session);
+      await ctx.signIn.signOut(sessionId, resolved.user, clientAddress(ctx, request));
     }
     reply.clearCookie(ctx.cookies.session, cookieOptions(ctx));
-    // Sessions keep no auth state yet: the methods that need one for their way out bring it.
-    return reply.redirect(ctx.authenticator.logoutUrl(null), 303);
+    // The front door's and load balancer's cookies too (Apache's ROUTEID), with their path and domain.
+    for (const extra of ctx.logoutClearCookies) {
+      reply.clearCookie(extra.name, {
+        path: extra.path,
+        ...(extra.domain !== undefined && { domain: extra.domain }),
+      });
+    }
+    // On to the method's own way out (the provider's end-session endpoint, the front door's
+    // logout), so that signing out does not sign the user straight back in.
+    return reply.redirect(ctx.authenticator.logoutUrl(authState), 303);
   });
 }

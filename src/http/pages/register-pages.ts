@@ -1,12 +1,15 @@
 import type { FastifyInstance } from "fastify";
 import type { HttpContext } from "../context.js";
 import { registerAccountAuthenticatorPage } from "./account-authenticator.js";
+import { registerAdminAuditPage } from "./admin-audit.js";
+import { registerAdminGroupsPage } from "./admin-groups.js";
 import { registerAdminPage } from "./admin.js";
 import { registerEnrolTotpPage } from "./enrol-totp.js";
 import { registerFirstAdminPage } from "./first-admin.js";
 import { registerHomePage } from "./home.js";
 import { registerLoginPage } from "./login.js";
 import { registerLogoutPage } from "./logout.js";
+import { registerOAuthPages } from "./oauth.js";
 import { registerServerLogPage } from "./server-log.js";
 import { registerSetupLinkPage } from "./setup-link.js";
 import { registerSpawnPendingPage } from "./spawn-pending.js";
@@ -31,6 +34,7 @@ export function registerPages(app: FastifyInstance, ctx: HttpContext, randomToke
     registerFirstAdminPage(app, ctx, randomToken);
   }
   registerLogoutPage(app, ctx);
+  registerOAuthPages(app, ctx);
 
   registerHomePage(app, ctx);
   registerSpawnPage(app, ctx);
@@ -38,4 +42,6 @@ export function registerPages(app: FastifyInstance, ctx: HttpContext, randomToke
   registerServerLogPage(app, ctx);
   registerTokensPage(app, ctx);
   registerAdminPage(app, ctx);
+  registerAdminGroupsPage(app, ctx);
+  registerAdminAuditPage(app, ctx);
 }

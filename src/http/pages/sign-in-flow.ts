@@ -1,10 +1,10 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
-import { retryAfterOf, type SlipwayError } from "../../domain/errors.js";
+import { isSlipwayError, retryAfterOf, type SlipwayError } from "../../domain/errors.js";
 import type { SessionStage, User } from "../../domain/types.js";
 import type { SignInOutcome, SignInRequest, SignInStep } from "../../ports/authenticator.js";
 import type { SignInResult } from "../../services/session-service.js";
-import { clientAddress, sessionIdOf, type HttpContext } from "../context.js";
+import { clientAddress, peerOf, sessionIdOf, type HttpContext } from "../context.js";
 import { safeNext } from "../safe-next.js";
 
 // The moves every sign-in page shares: reading what the browser sent into a request for the
@@ -13,7 +13,15 @@ import { safeNext } from "../safe-next.js";
 /** What the sign-in pages use of the hub. */
 export type SignInContext = Pick<
   HttpContext,
-  "authenticator" | "identity" | "sessions" | "tokens" | "cookies" | "publicOrigin" | "trustForwarded"
+  | "authenticator"
+  | "identity"
+  | "sessions"
+  | "signIn"
+  | "tokens"
+  | "cookies"
+  | "publicOrigin"
+  | "trustForwarded"
+  | "logoutClearCookies"
 >;
 
 /**
@@ -75,6 +83,16 @@ function singleHeader(request: FastifyRequest, name: string): string | undefined
   return found;
 }
 
+/** Every value of a header, in the order sent. */
+function headerValues(request: FastifyRequest, name: string): string[] {
+  const raw = request.raw.rawHeaders;
+  const values: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]?.toLowerCase() === name) values.push(raw[i + 1] ?? "");
+  }
+  return values;
+}
+
 /** What the authenticator gets of a request: the fields the page has checked, and who sent them. */
 export function signInRequest(
   ctx: Pick<HttpContext, "trustForwarded">,
@@ -84,9 +102,27 @@ export function signInRequest(
   return {
     ...fields,
     header: (name) => singleHeader(request, name.toLowerCase()),
-    peer: request.socket.remoteAddress ?? "unknown",
+    headerValues: (name) => headerValues(request, name.toLowerCase()),
+    peer: peerOf(request),
     address: clientAddress(ctx, request),
   };
+}
+
+/**
+ * Asks the authenticator to complete a sign-in; a refusal is recorded in the audit trail (with
+ * the name tried, when the request gave one) and thrown on.
+ */
+export async function completeSignIn(
+  ctx: SignInContext,
+  request: SignInRequest,
+  claimedName?: string,
+): Promise<SignInOutcome> {
+  try {
+    return await ctx.authenticator.complete(request);
+  } catch (error) {
+    if (isSlipwayError(error)) await ctx.signIn.refused(error.code, request.address, claimedName);
+    throw error;
+  }
 }
 
 /** Sets the cookie of a new session and sends the browser to its stage's page, or to `next`. */
@@ -110,15 +146,15 @@ export async function finishSignIn(
   ctx: SignInContext,
   reply: FastifyReply,
   outcome: SignInOutcome,
-  next: string,
-  replaced?: string,
+  where: { readonly next: string; readonly address: string; readonly replaced?: string | undefined },
 ): Promise<FastifyReply> {
+  const { next, replaced } = where;
   if (outcome.kind === "step") {
     if (replaced) await ctx.sessions.signOut(replaced);
     setSessionCookie(ctx, reply, outcome.handle);
     return reply.redirect(withNext(STEPS[outcome.step].page, next), 303);
   }
-  const result = await ctx.sessions.startSession(outcome.identity);
+  const result = await ctx.signIn.start(outcome.identity, where.address);
   if (replaced) await ctx.sessions.signOut(replaced);
   return enterSession(ctx, reply, result, outcome.next === undefined ? next : safeNext(outcome.next));
 }

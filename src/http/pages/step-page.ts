@@ -6,6 +6,7 @@ import { checkSameOrigin, parseBody } from "../context.js";
 import { safeNext } from "../safe-next.js";
 import {
   answerWith,
+  completeSignIn,
   finishSignIn,
   nextOf,
   pendingStep,
@@ -52,8 +53,9 @@ export function registerStepPage(app: FastifyInstance, ctx: SignInContext, page:
     checkSameOrigin(ctx, request, pending.xsrfToken);
     try {
       const fields = { step: page.step, handle: pending.handle, params: page.params(body) };
-      const outcome = await ctx.authenticator.complete(signInRequest(ctx, request, fields));
-      return await finishSignIn(ctx, reply, outcome, next);
+      const signIn = signInRequest(ctx, request, fields);
+      const outcome = await completeSignIn(ctx, signIn, pending.user.name);
+      return await finishSignIn(ctx, reply, outcome, { next, address: signIn.address });
     } catch (err) {
       if (!isSlipwayError(err)) throw err;
       answerWith(reply, err);

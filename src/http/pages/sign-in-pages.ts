@@ -1,0 +1,47 @@
+import type { FastifyReply } from "fastify";
+import type { SlipwayError } from "../../domain/errors.js";
+import { html } from "../html.js";
+import { htmlPage } from "./layout.js";
+import { answerWith, withNext } from "./sign-in-flow.js";
+
+/** The sign-in page of a method with a provider: one button that begins the trip there. */
+export function providerButton(
+  reply: FastifyReply,
+  start: { readonly label: string; readonly href: string },
+  next: string,
+): string {
+  return htmlPage(reply, {
+    title: "Sign in",
+    body: html`<section class="card narrow">
+      <h1>Sign in</h1>
+      <p><a class="button" id="provider-sign-in" href="${withNext(start.href, next)}">${start.label}</a></p>
+    </section>`,
+  });
+}
+
+/**
+ * A sign-in the hub refused, or could not complete: why, in words, with the status of the error
+ * and a way to try again. No session was started.
+ */
+export function signInRefusedPage(reply: FastifyReply, err: SlipwayError): string {
+  answerWith(reply, err);
+  return htmlPage(reply, {
+    title: "Not signed in",
+    body: html`<section class="card narrow">
+      <h1>Not signed in</h1>
+      <p class="error" role="alert" data-code="${err.code}">${err.message}</p>
+      <p><a href="/hub/login">Try again</a></p>
+    </section>`,
+  });
+}
+
+/** Where a sign-out ends once the provider or front door has ended its own session too. */
+export function signedOutPage(reply: FastifyReply): string {
+  return htmlPage(reply, {
+    title: "Signed out",
+    body: html`<section class="card narrow">
+      <h1>You are signed out</h1>
+      <p><a href="/hub/login">Sign in again</a></p>
+    </section>`,
+  });
+}
