@@ -41,6 +41,15 @@ export class FormBrowser {
     throw new Error(`more than ${MAX_REDIRECTS} redirects from ${String(url)}`);
   }
 
+  /** One request with the jar's cookies, redirects not followed; the cookies it sets are kept. */
+  async fetch(url: URL | string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    headers.set("cookie", [...this.#cookies].map(([name, value]) => `${name}=${value}`).join("; "));
+    const res = await fetch(url, { ...init, headers, redirect: "manual" });
+    this.#keep(res);
+    return res;
+  }
+
   /** Posts the page's first form with its hidden fields and these. */
   submit(page: Page, fields: Record<string, string>): Promise<Landing> {
     const action = /<form[^>]*action="([^"]*)"/.exec(page.html)?.[1];

@@ -1,0 +1,319 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import {
+  LOA1,
+  LOA2,
+  TAMPER_KINDS,
+  startTestProvider,
+  type TestAccount,
+  type TestProvider,
+} from "../support/oidc-test-provider.js";
+import { callbackOf, FormBrowser, pageOf, type Landing } from "../support/oidc-test-provider-browser.js";
+import { removeDir, startTestHub, type TestHub } from "../support/test-hub.js";
+
+// Sign-in through a real OpenID provider (oidc-provider on loopback): the hub as relying party,
+// every check it makes refused with a page, an audit event and no session.
+
+const SECRET = "slipway-oidc-test-secret";
+const OTP = "424242";
+const account = (
+  sub: string,
+  name: string,
+  groups: string[],
+  extra: Record<string, unknown> = {},
+): TestAccount => ({
+  sub,
+  password: `${sub}-password`,
+  otp: OTP,
+  claims: {
+    preferred_username: name,
+    name: `${name} (display)`,
+    email: `${name}@example.org`,
+    groups,
+    ...extra,
+  },
+});
+const ACCOUNTS = [
+  account("alice-sub", "alice", ["/sdcc/users", "/sdcc/gpu"]),
+  account("bob-sub", "bob", ["/sdcc/users", "/sdcc/admins"]),
+  account("carol-sub", "carol", ["/sdcc/users"], { identity_provider: "cilogon" }),
+  account("eve-sub", "eve", ["/elsewhere"]),
+  account("mallory-sub", "Alice", ["/sdcc/users"]),
+  account("odd-sub", "odd@example.org", ["/sdcc/users"]),
+];
+
+interface Me {
+  name: string;
+  admin: boolean;
+  groups?: string[];
+}
+
+describe("signing in through an OpenID provider", () => {
+  let provider: TestProvider;
+  let hub: TestHub;
+  let secretDir: string;
+
+  before(async () => {
+    provider = await startTestProvider({ clients: [], accounts: ACCOUNTS });
+    secretDir = mkdtempSync(join(tmpdir(), "slipway-oidc-"));
+    writeFileSync(join(secretDir, "secret"), `${SECRET}\n`, { mode: 0o600 });
+    hub = await startTestHub(
+      {
+        auth: {
+          type: "oidc",
+          oidc: {
+            issuer: provider.issuer,
+            clientId: "slipway",
+            clientSecretFile: join(secretDir, "secret"),
+            scopes: ["openid", "profile", "email", "groups"],
+            acrValues: [LOA2],
+          },
+          access: {
+            allowedGroups: ["/sdcc/users"],
+            adminGroups: ["/sdcc/admins"],
+            groupMap: { "/sdcc/gpu": "gpu" },
+          },
+          zones: { external: { identityProviders: ["cilogon"] } },
+        },
+      },
+      { name: "oidc-sign-in" },
+    );
+    provider.setClient({
+      clientId: "slipway",
+      clientSecret: SECRET,
+      redirectUris: [`${hub.url}/hub/oauth_callback`],
+      postLogoutRedirectUris: [`${hub.url}/hub/logged-out`],
+      backchannelLogoutUri: `${hub.url}/hub/oidc/backchannel-logout`,
+    });
+  });
+
+  after(async () => {
+    await hub.stop();
+    await provider.close();
+    removeDir(hub.dataDir);
+    removeDir(secretDir);
+  });
+
+  /** A cookie-jar browser that stops at the hub's callback, so tests can look at it or change it. */
+  const browser = () => new FormBrowser((url) => url.href.startsWith(`${hub.url}/hub/oauth_callback`));
+
+  /** Goes to the provider through /hub/oauth_login and signs in at its form; returns the callback URL. */
+  async function toCallback(b: FormBrowser, sub: string, password = `${sub}-password`): Promise<URL> {
+    const form = pageOf(await b.open(`${hub.url}/hub/oauth_login`));
+    assert.match(form.html, /name="otp"/, "the hub asks the provider for the second factor");
+    return callbackOf(await b.submit(form, { username: sub, password, otp: OTP }));
+  }
+
+  /** Brings the provider's answer to the hub (the browser stops before it), then follows on. */
+  async function deliver(b: FormBrowser, callback: URL): Promise<Landing> {
+    const res = await b.fetch(callback);
+    const location = res.headers.get("location");
+    if (location === null) return { page: { url: callback, status: res.status, html: await res.text() } };
+    await res.body?.cancel();
+    return b.open(new URL(location, callback));
+  }
+
+  async function me(b: FormBrowser): Promise<Me | undefined> {
+    const landing = await b.open(`${hub.url}/hub/api/user`);
+    const page = pageOf(landing);
+    return page.status === 200 ? (JSON.parse(page.html) as Me) : undefined;
+  }
+
+  async function signedIn(sub: string): Promise<FormBrowser> {
+    const b = browser();
+    const home = pageOf(await deliver(b, await toCallback(b, sub)));
+    assert.equal(home.status, 200, home.html);
+    assert.equal(home.url.pathname, "/hub/home");
+    return b;
+  }
+
+  const refusal = (landing: Landing) => {
+    const page = pageOf(landing);
+    return { status: page.status, code: /data-code="([a-z_]+)"/.exec(page.html)?.[1] };
+  };
+
+  it("starts at /hub/oauth_login, asks for the required level, and signs the person in as the provider says", async () => {
+    const b = await signedIn("alice-sub");
+    const alice = await me(b);
+    assert.equal(alice?.name, "alice");
+    assert.equal(alice?.admin, false);
+    assert.deepEqual(alice?.groups, ["gpu", "sdcc.users"]);
+    const bob = await me(await signedIn("bob-sub"));
+    assert.equal(bob?.admin, true, "a member of an admin group is admin");
+  });
+
+  it("keeps the zone of a person brokered by an external identity provider", async () => {
+    const b = await signedIn("carol-sub");
+    const user = (await (await fetchAs(b, "/hub/api/user")).json()) as { slipway?: { zone?: string } };
+    assert.equal(user.slipway?.zone, "external");
+  });
+
+  it("takes group changes at the provider at the next sign-in", async () => {
+    provider.setAccount(account("alice-sub", "alice", ["/sdcc/users"]));
+    try {
+      assert.deepEqual((await me(await signedIn("alice-sub")))?.groups, ["sdcc.users"]);
+    } finally {
+      provider.setAccount(ACCOUNTS[0] as TestAccount);
+    }
+  });
+
+  it("refuses a sign-in below the required authentication level, with a page that says why", async () => {
+    provider.forceAcr(LOA1);
+    try {
+      const b = browser();
+      const form = pageOf(await b.open(`${hub.url}/hub/oauth_login`));
+      const landing = await deliver(
+        b,
+        callbackOf(await b.submit(form, { username: "alice-sub", password: "alice-sub-password", otp: OTP })),
+      );
+      assert.deepEqual(refusal(landing), { status: 403, code: "insufficient_authentication" });
+      assert.equal(await me(b), undefined);
+    } finally {
+      provider.forceAcr(undefined);
+    }
+  });
+
+  it("refuses someone outside the allowed groups, and a name that maps onto another person's account", async () => {
+    const b = browser();
+    assert.deepEqual(refusal(await deliver(b, await toCallback(b, "eve-sub"))), {
+      status: 403,
+      code: "not_in_allowed_group",
+    });
+    await signedIn("alice-sub");
+    const m = browser();
+    assert.deepEqual(refusal(await deliver(m, await toCallback(m, "mallory-sub"))), {
+      status: 403,
+      code: "name_collision",
+    });
+    assert.equal(await me(m), undefined);
+    const o = browser();
+    assert.deepEqual(refusal(await deliver(o, await toCallback(o, "odd-sub"))), {
+      status: 401,
+      code: "idp_claim_missing",
+    });
+  });
+
+  it("refuses a replayed code and a callback with a state it did not send", async () => {
+    const b = browser();
+    const callback = await toCallback(b, "alice-sub");
+    assert.equal(pageOf(await deliver(b, callback)).url.pathname, "/hub/home");
+    const again = browser();
+    assert.deepEqual(refusal(await deliver(again, callback)), { status: 400, code: "sign_in_state_invalid" });
+    const c = browser();
+    const forged = await toCallback(c, "alice-sub");
+    forged.searchParams.set("state", "not-the-state");
+    const landing = refusal(await deliver(c, forged));
+    assert.equal(landing.status, 401);
+    assert.equal(await me(c), undefined);
+  });
+
+  for (const kind of TAMPER_KINDS) {
+    it(`refuses an answer from the provider with ${kind}`, async () => {
+      const b = browser();
+      const callback = await toCallback(b, "alice-sub");
+      provider.tamper(kind);
+      try {
+        const landing = refusal(await deliver(b, callback));
+        assert.equal(landing.status, 401, `${kind}: ${JSON.stringify(landing)}`);
+        assert.equal(landing.code, "idp_token_invalid");
+        assert.equal(await me(b), undefined);
+      } finally {
+        provider.tamper(undefined);
+      }
+    });
+  }
+
+  it("ends every session of a person at the provider's back-channel logout, and ignores forged and replayed tokens", async () => {
+    const first = await signedIn("alice-sub");
+    const second = await signedIn("alice-sub");
+    const forged = await provider.sign(
+      {
+        iss: provider.issuer,
+        aud: "someone-else",
+        iat: Math.floor(Date.now() / 1000),
+        jti: "forged-1",
+        sub: "alice-sub",
+        events: { "http://schemas.openid.net/event/backchannel-logout": {} },
+      },
+      { typ: "logout+jwt" },
+    );
+    assert.equal((await postLogoutToken(forged)).status, 400);
+    assert.ok(await me(first), "a forged token changes nothing");
+    await provider.backchannelLogout("slipway", "alice-sub");
+    assert.equal(await me(first), undefined);
+    assert.equal(await me(second), undefined);
+    const valid = await provider.sign(
+      {
+        iss: provider.issuer,
+        aud: "slipway",
+        iat: Math.floor(Date.now() / 1000),
+        jti: "once-only",
+        sub: "bob-sub",
+        events: { "http://schemas.openid.net/event/backchannel-logout": {} },
+      },
+      { typ: "logout+jwt" },
+    );
+    assert.equal((await postLogoutToken(valid)).status, 200);
+    assert.equal((await postLogoutToken(valid)).status, 400, "a replayed logout token is refused");
+  });
+
+  it("signs out at the hub, then at the provider with id_token_hint", async () => {
+    const b = await signedIn("alice-sub");
+    const home = pageOf(await b.open(`${hub.url}/hub/logout`));
+    const xsrf = /name="_xsrf" value="([^"]+)"/.exec(home.html)?.[1] ?? "";
+    const out = await fetchAs(b, "/hub/logout", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: hub.url },
+      body: `_xsrf=${encodeURIComponent(xsrf)}`,
+      redirect: "manual",
+    });
+    assert.equal(out.status, 303);
+    const location = new URL(out.headers.get("location") ?? "");
+    assert.equal(location.origin, provider.issuer);
+    assert.ok(location.searchParams.get("id_token_hint"));
+    assert.equal(location.searchParams.get("post_logout_redirect_uri"), `${hub.url}/hub/logged-out`);
+    assert.equal(await me(b), undefined);
+  });
+
+  async function postLogoutToken(token: string): Promise<Response> {
+    return fetch(`${hub.url}/hub/oidc/backchannel-logout`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ logout_token: token }),
+    });
+  }
+
+  /** A request with the browser's cookies (the FormBrowser keeps them; this reads them through a page). */
+  async function fetchAs(b: FormBrowser, path: string, init: RequestInit = {}): Promise<Response> {
+    return b.fetch(`${hub.url}${path}`, init);
+  }
+});
+
+describe("an OpenID provider that cannot be reached", () => {
+  it("says so on a page and keeps serving the hub", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "slipway-oidc-"));
+    writeFileSync(join(dir, "secret"), "x\n", { mode: 0o600 });
+    const hub = await startTestHub(
+      {
+        auth: {
+          type: "oidc",
+          oidc: { issuer: "http://127.0.0.1:9", clientId: "slipway", clientSecretFile: join(dir, "secret") },
+        },
+      },
+      { name: "oidc-unreachable" },
+    );
+    try {
+      const res = await fetch(`${hub.url}/hub/oauth_login`, { redirect: "manual" });
+      assert.equal(res.status, 503);
+      assert.match(await res.text(), /identity provider does not answer/);
+      assert.equal((await fetch(`${hub.url}/hub/api/`)).status, 200);
+    } finally {
+      await hub.stop();
+      removeDir(hub.dataDir);
+      removeDir(dir);
+    }
+  });
+});
