@@ -1,20 +1,16 @@
 #!/usr/bin/env node
 import { resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import type { AdminServices } from "./bootstrap/admin-services.js";
 import type { Config } from "./config/schema.js";
 import { isSlipwayError } from "./domain/errors.js";
-import { assertUserName } from "./domain/names.js";
 import { roleScopes } from "./domain/scopes.js";
+import type { AdminDeps, CommandKit, CommonOptions } from "./cli-command-kit.js";
+import { registerGroupCommands } from "./cli-groups.js";
+import { registerUserAddCommand } from "./cli-user-add.js";
 import { VERSION } from "./version.js";
 
 // Each command imports what it needs when it runs: `serve` never loads the administrative
 // commands' code, and `--version` or `--help` load neither (start-up time, see docs/deployment.md).
-
-interface CommonOptions {
-  config?: string;
-  dataDir: string;
-}
 
 function fail(message: string): never {
   process.stderr.write(`slipway: ${message}\n`);
@@ -38,10 +34,7 @@ function intArg(name: string, min: number, max: number) {
 }
 
 /** The store and identity services alone, for administrative commands that need no running hub. */
-async function withStore<T>(
-  options: CommonOptions,
-  fn: (deps: AdminServices & { config: Config; dataDir: string }) => Promise<T>,
-): Promise<T> {
+async function withStore<T>(options: CommonOptions, fn: (deps: AdminDeps) => Promise<T>): Promise<T> {
   const config = await configFrom(options);
   const dataDir = resolve(options.dataDir);
   const { openAdminServices } = await import("./bootstrap/admin-services.js");
@@ -64,6 +57,7 @@ const common = (cmd: Command) =>
       "data directory (database, keys)",
       process.env["SLIPWAY_DATA_DIR"] ?? "./.data",
     );
+const kit: CommandKit = { common, withStore };
 
 common(program.command("serve").description("run the hub"))
   .option("--port <n>", "port of the public listener", intArg("--port", 0, 65535))
@@ -118,21 +112,7 @@ common(
 });
 
 const userCmd = program.command("user").description("manage accounts");
-common(
-  userCmd
-    .command("add")
-    .argument("<name>", "user name")
-    .option("--admin", "make the user an administrator")
-    .description("create a user and print a one-time set-up link"),
-).action(async (name: string, opts: CommonOptions & { admin?: boolean }) => {
-  await withStore(opts, async ({ config, store, identity }) => {
-    assertUserName(name);
-    const user = await store.users.create({ name, admin: opts.admin === true });
-    const token = await identity.createSetupLink(user.id);
-    const { PublicOrigin } = await import("./bootstrap/public-origin.js");
-    process.stdout.write(`${new PublicOrigin(config.hub).value}/hub/setup/${token}\n`);
-  });
-});
+registerUserAddCommand(userCmd, kit);
 
 const tokenCmd = program.command("token").description("manage API tokens");
 common(
@@ -153,11 +133,14 @@ common(
         { note: opts.note, scopes: opts.scopes, expiresIn: opts.expiresIn ?? null },
         // Whoever can run this can read and write the database, so acts with the owner's full authority.
         roleScopes(user.name, user.admin),
+        { actor: null, via: "cli" },
       );
       process.stdout.write(`${created.token}\n`);
     });
   },
 );
+
+registerGroupCommands(program, kit);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (isSlipwayError(err)) fail(`${err.message} (${err.code})`);

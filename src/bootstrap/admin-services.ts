@@ -2,6 +2,7 @@ import pino from "pino";
 import type { Config } from "../config/schema.js";
 import { systemClock } from "../ports/clock.js";
 import type { Store } from "../ports/store.js";
+import { AuditService } from "../services/audit-service.js";
 import type { Assembly } from "./assembly.js";
 import { prepareDataDir } from "./data-dir.js";
 import { Disposables } from "./disposables.js";
@@ -10,6 +11,8 @@ import { hubRandomness, identityServices, type IdentityServices } from "./identi
 
 export interface AdminServices extends IdentityServices {
   readonly store: Store;
+  /** What the commands do is recorded as the hub's own actions would be, with `via: "cli"`. */
+  readonly audit: AuditService;
   close(): Promise<void>;
 }
 
@@ -25,8 +28,10 @@ export async function openAdminServices(config: Config, dataDir: string): Promis
   try {
     const store = await openHubStore(assembly);
     const sealer = await openSealer(dataDir);
-    const services = identityServices(assembly, { store, sealer, random: hubRandomness(), cacheTtlMs: 0 });
-    return { store, ...services, close: () => disposables.close() };
+    const audit = new AuditService({ store, clock: systemClock, log });
+    const random = hubRandomness();
+    const services = identityServices(assembly, { store, sealer, random, audit, cacheTtlMs: 0 });
+    return { store, audit, ...services, close: () => disposables.close() };
   } catch (error) {
     await disposables.close();
     throw error;

@@ -1,4 +1,5 @@
 import { serversPolicy } from "../config/policies.js";
+import type { AuditLog } from "../ports/audit.js";
 import type { Notifier } from "../ports/notifier.js";
 import type { Sealer } from "../ports/security.js";
 import type { Store } from "../ports/store.js";
@@ -19,6 +20,7 @@ export function hubServers(
     sealer: Sealer;
     random: Randomness;
     notifier: Notifier;
+    audit: AuditLog;
     /** Where running servers are announced. */
     proxy: { readonly routes: RouteSink };
     probe: TargetProbe;
@@ -36,6 +38,7 @@ export function hubServers(
     routes: parts.proxy.routes,
     probe,
     log: log("servers"),
+    audit: parts.audit,
     policy: serversPolicy(config),
   });
   disposables.add(() => servers.close());

@@ -2,6 +2,7 @@ import { PasswordHasher } from "../auth/password-hasher.js";
 import { newToken, sha256Hex } from "../auth/random-token.js";
 import { Totp } from "../auth/totp.js";
 import { identityPolicy } from "../config/policies.js";
+import type { AuditLog } from "../ports/audit.js";
 import type { Sealer } from "../ports/security.js";
 import type { Store } from "../ports/store.js";
 import { IdentityService, type Randomness } from "../services/identity-service.js";
@@ -27,7 +28,7 @@ export interface IdentityServices {
  */
 export function identityServices(
   { config, clock, log }: Assembly,
-  parts: { store: Store; sealer: Sealer; random: Randomness; cacheTtlMs?: number },
+  parts: { store: Store; sealer: Sealer; random: Randomness; audit: AuditLog; cacheTtlMs?: number },
 ): IdentityServices {
   const { store, random } = parts;
   const cacheTtlMs = parts.cacheTtlMs ?? config.proxy.routeCacheTtl * 1000;
@@ -49,6 +50,7 @@ export function identityServices(
     clock,
     random,
     log: log("tokens"),
+    audit: parts.audit,
     maxExpiresInSeconds: config.tokens.maxExpiresIn,
     cacheTtlMs,
   });

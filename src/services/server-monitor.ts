@@ -2,6 +2,7 @@ import { SlipwayError } from "../domain/errors.js";
 import { serverPrefix } from "../domain/names.js";
 import { isActive } from "../domain/server-state.js";
 import type { JsonObject, Server } from "../domain/types.js";
+import type { AuditLog } from "../ports/audit.js";
 import type { Clock } from "../ports/clock.js";
 import type { Launcher, PollResult } from "../ports/launcher.js";
 import type { Logger } from "../ports/logger.js";
@@ -35,6 +36,7 @@ export class ServerMonitor {
   readonly #routes: RouteSink;
   readonly #probe: TargetProbe;
   readonly #log: Logger;
+  readonly #audit: AuditLog;
   readonly #policy: { readonly startTimeoutMs: number; readonly pollIntervalMs: number };
   readonly #unknown = new Map<number, string>();
   /** `<serverId>:<attemptId>` whose callback was used, so a credential works once. */
@@ -53,6 +55,7 @@ export class ServerMonitor {
     routes: RouteSink;
     probe: TargetProbe;
     log: Logger;
+    audit: AuditLog;
     policy: { readonly startTimeoutMs: number; readonly pollIntervalMs: number };
   }) {
     this.#store = deps.store;
@@ -64,6 +67,7 @@ export class ServerMonitor {
     this.#routes = deps.routes;
     this.#probe = deps.probe;
     this.#log = deps.log;
+    this.#audit = deps.audit;
     this.#policy = deps.policy;
   }
 
@@ -201,8 +205,20 @@ export class ServerMonitor {
     if (ended) {
       await this.#journal.event(ended, to, 100, result.reason);
       this.#log.info({ event: "server_ended", serverId: server.id, reason: result.reason }, "server ended");
+      await this.#recordEnd(server, result);
       await this.#release(server, state);
     }
+  }
+
+  /** Nobody stopped it: the process exited or the job ended (its time limit, a failure, scancel). */
+  async #recordEnd(server: Server, result: Poll<"gone">): Promise<void> {
+    await this.#audit.record({
+      kind: "server_stopped",
+      actor: null,
+      subject: server.userName,
+      reason: result.failed ? "failed" : "ended",
+      details: { server: server.name, target: server.target, message: result.reason.slice(0, 300) },
+    });
   }
 
   /**

@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { SlipwayError } from "../domain/errors.js";
 import { assertServerName } from "../domain/names.js";
 import { isActive, isStarting } from "../domain/server-state.js";
-import type { Server, ServerEvent, User } from "../domain/types.js";
+import type { JsonObject, Server, ServerEvent, User } from "../domain/types.js";
+import type { AuditLog } from "../ports/audit.js";
 import type { Clock } from "../ports/clock.js";
 import type { Launcher } from "../ports/launcher.js";
 import type { Logger } from "../ports/logger.js";
@@ -10,14 +11,18 @@ import type { Notifier } from "../ports/notifier.js";
 import type { Sealer } from "../ports/security.js";
 import type { Store } from "../ports/store.js";
 import type { TargetProbe } from "../ports/target-probe.js";
+import { actedEntry, unaudited, type ActedBy } from "./acted-by.js";
 import type { Randomness } from "./identity-service.js";
 import { LaunchDriver } from "./launch-driver.js";
 import type { RouteSink } from "../ports/route-sink.js";
-import { ServerJournal } from "./server-journal.js";
+import { ServerJournal, STOPPABLE_STATES } from "./server-journal.js";
 import { ServerMonitor } from "./server-monitor.js";
 import type { SpawnOptions } from "./spawn-options.js";
 
 export type { RouteSink } from "../ports/route-sink.js";
+
+/** Why a server stopped, as the audit trail records it (`reason` of a `server_stopped` event). */
+export type StopCode = "stopped_by_user" | "stopped_by_admin" | "account_disabled" | "account_deleted";
 
 export interface ServersPolicy {
   readonly namedServerLimit: number;
@@ -44,6 +49,7 @@ export class ServersService {
   readonly #random: Randomness;
   readonly #notifier: Notifier;
   readonly #log: Logger;
+  readonly #audit: AuditLog;
   readonly #policy: ServersPolicy;
   readonly #journal: ServerJournal;
   readonly #driver: LaunchDriver;
@@ -61,6 +67,8 @@ export class ServersService {
     /** Whether an adopted server answers before it gets a route. */
     probe: TargetProbe;
     log: Logger;
+    /** Where starts and stops are recorded (none when left out). */
+    audit?: AuditLog;
     policy: ServersPolicy;
   }) {
     this.#store = deps.store;
@@ -71,10 +79,16 @@ export class ServersService {
     this.#random = deps.random;
     this.#notifier = deps.notifier;
     this.#log = deps.log;
+    this.#audit = deps.audit ?? unaudited;
     this.#policy = deps.policy;
     this.#journal = new ServerJournal(deps);
     this.#driver = new LaunchDriver({ ...deps, journal: this.#journal });
-    this.#monitor = new ServerMonitor({ ...deps, journal: this.#journal, driver: this.#driver });
+    this.#monitor = new ServerMonitor({
+      ...deps,
+      audit: this.#audit,
+      journal: this.#journal,
+      driver: this.#driver,
+    });
   }
 
   // --- queries -------------------------------------------------------------------------------
@@ -199,9 +213,15 @@ export class ServersService {
 
   /**
    * Starts a server. Validation happens before anything is written, so a refused request leaves
-   * nothing behind. Resolves once the launch is under way (or already running).
+   * nothing behind. Resolves once the launch is under way (or already running). `by` is who
+   * asked (the owner unless said otherwise), for the audit trail.
    */
-  async start(user: User, name: string, rawOptions: unknown): Promise<Server> {
+  async start(
+    user: User,
+    name: string,
+    rawOptions: unknown,
+    by: ActedBy = { actor: user.name },
+  ): Promise<Server> {
     assertServerName(name);
     const launch = await this.#options.validate(user, rawOptions);
     const launcher = this.#launchers.get(launch.target);
@@ -233,26 +253,58 @@ export class ServersService {
       { event: "server_requested", user: user.name, server: name, attemptId, target: launch.target },
       "server requested",
     );
+    await this.#audit.record(
+      actedEntry(by, {
+        kind: "server_started",
+        subject: user.name,
+        details: { server: name, target: launch.target, attemptId },
+      }),
+    );
     this.#driver.run(requested, launcher, token);
     return requested;
   }
 
-  async stop(user: User, name: string, reason = "Stopped by the user"): Promise<Server> {
+  /** Stops a server; `by` is who asked (the owner unless said otherwise), and says the reason. */
+  async stop(user: User, name: string, reason?: string, by: ActedBy = { actor: user.name }): Promise<Server> {
     const server = await this.get(user, name);
-    return this.#driver.stop(server, reason);
+    const byOwner = by.actor === user.name;
+    const why = reason ?? (byOwner ? "Stopped by the user" : "Stopped by an admin");
+    const stopped = await this.#driver.stop(server, why);
+    await this.#recordStop(server, by, byOwner ? "stopped_by_user" : "stopped_by_admin");
+    return stopped;
   }
 
-  async stopAllFor(user: User, reason: string): Promise<void> {
+  /** Stops every active server of `user` (an admin disabled or deleted the account). */
+  async stopAllFor(user: User, reason: string, by: ActedBy, code: StopCode): Promise<void> {
     for (const server of await this.#store.servers.listForUser(user.id)) {
-      if (isActive(server.state)) await this.#driver.stop(server, reason);
+      if (!isActive(server.state)) continue;
+      await this.#driver.stop(server, reason);
+      await this.#recordStop(server, by, code);
     }
   }
 
-  async remove(user: User, name: string): Promise<void> {
+  async remove(user: User, name: string, by: ActedBy = { actor: user.name }): Promise<void> {
     const server = await this.get(user, name);
-    if (isActive(server.state)) await this.#driver.stop(server, "Deleted by the user");
+    if (isActive(server.state)) {
+      await this.#driver.stop(server, "Deleted by the user");
+      const code = by.actor === user.name ? "stopped_by_user" : "stopped_by_admin";
+      await this.#recordStop(server, by, code, { removed: true });
+    }
     await this.#store.servers.delete(server.id);
     await this.#journal.publish(server.id);
+  }
+
+  /** A stop of a server that was starting or running; one already stopping was recorded when it began. */
+  async #recordStop(server: Server, by: ActedBy, code: StopCode, extra: JsonObject = {}): Promise<void> {
+    if (!STOPPABLE_STATES.includes(server.state)) return;
+    await this.#audit.record(
+      actedEntry(by, {
+        kind: "server_stopped",
+        subject: server.userName,
+        reason: code,
+        details: { server: server.name, target: server.target, ...extra },
+      }),
+    );
   }
 
   /** Resolves when the server is running (true) or has stopped or failed (false), or on timeout. */

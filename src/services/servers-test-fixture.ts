@@ -11,6 +11,7 @@ import type { TargetProbe } from "../ports/target-probe.js";
 import { InProcessNotifier } from "../store/in-process-notifier.js";
 import { openStore } from "../store/open-store.js";
 import type { RouteSink } from "../ports/route-sink.js";
+import { AuditService } from "./audit-service.js";
 import { ServersService, type ServersPolicy } from "./servers-service.js";
 import { SpawnOptions } from "./spawn-options.js";
 
@@ -311,6 +312,8 @@ export class ServersWorld {
       routes,
       probe: targetProbe,
       log: this.#log,
+      // The trail lands in this world's store, where tests read it.
+      audit: new AuditService({ store: this.store, clock, log: this.#log }),
       policy: POLICY,
     });
     const hub = { service, clock, launcher, routes, probe };

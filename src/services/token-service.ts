@@ -2,9 +2,11 @@ import { SlipwayError } from "../domain/errors.js";
 import type { Principal } from "../domain/principal.js";
 import { expandRequested, intersectScopes, isWithin, parseScope, roleScopes } from "../domain/scopes.js";
 import type { ApiToken, User } from "../domain/types.js";
+import type { AuditLog } from "../ports/audit.js";
 import type { Clock } from "../ports/clock.js";
 import type { Logger } from "../ports/logger.js";
 import type { Store } from "../ports/store.js";
+import { actedEntry, unaudited, type ActedBy } from "./acted-by.js";
 import type { Randomness } from "./identity-service.js";
 import { TtlCache } from "./ttl-cache.js";
 
@@ -22,6 +24,7 @@ export class TokenService {
   readonly #clock: Clock;
   readonly #random: Randomness;
   readonly #log: Logger;
+  readonly #audit: AuditLog;
   readonly #maxExpiresInSeconds: number | undefined;
   readonly #cache: TtlCache<{ principal: Principal; expiresAt: number } | null>;
   readonly #revokeListeners = new Set<(tokenId: string) => void>();
@@ -32,6 +35,8 @@ export class TokenService {
     clock: Clock;
     random: Randomness;
     log: Logger;
+    /** Where creations and revocations are recorded (none when left out). */
+    audit?: AuditLog;
     maxExpiresInSeconds: number | undefined;
     cacheTtlMs: number;
   }) {
@@ -39,6 +44,7 @@ export class TokenService {
     this.#clock = deps.clock;
     this.#random = deps.random;
     this.#log = deps.log;
+    this.#audit = deps.audit ?? unaudited;
     this.#maxExpiresInSeconds = deps.maxExpiresInSeconds;
     this.#cache = new TtlCache({
       ttlMs: deps.cacheTtlMs,
@@ -51,11 +57,13 @@ export class TokenService {
    * Makes a token for `owner` on behalf of a requester holding `requesterScopes`. Its scopes must be
    * held by both (JupyterHub's rule): a credential limited to `tokens` must not mint one that
    * reaches the owner's servers. `self`/`inherit`, the default, mean everything both hold.
+   * `by` is who asked, for the audit trail.
    */
   async create(
     owner: User,
     request: { note?: string; scopes?: readonly string[]; expiresIn?: number | null },
     requesterScopes: ReadonlySet<string>,
+    by: ActedBy,
   ): Promise<NewApiToken> {
     const ownerScopes = roleScopes(owner.name, owner.admin);
     const inheritable = intersectScopes(requesterScopes, ownerScopes);
@@ -93,6 +101,19 @@ export class TokenService {
     };
     await this.#store.tokens.create({ ...model, hash: this.#random.sha256(token) });
     this.#log.info({ event: "token_created", user: owner.name, tokenId: model.id }, "API token created");
+    await this.#audit.record(
+      actedEntry(by, {
+        kind: "token_created",
+        subject: owner.name,
+        // The id, the note and what it may do; never the token, nor its prefix.
+        details: {
+          tokenId: model.id,
+          note: model.note,
+          scopes: [...model.scopes],
+          expiresAt: model.expiresAt?.toISOString() ?? null,
+        },
+      }),
+    );
     return { token, model };
   }
 
@@ -159,11 +180,19 @@ export class TokenService {
     return token;
   }
 
-  async revoke(owner: User, id: string): Promise<void> {
-    if (!(await this.#store.tokens.delete(owner.id, id))) throw new SlipwayError("token_not_found");
+  async revoke(owner: User, id: string, by: ActedBy): Promise<void> {
+    const token = await this.#store.tokens.get(owner.id, id);
+    if (!token || !(await this.#store.tokens.delete(owner.id, id))) throw new SlipwayError("token_not_found");
     this.#cache.deleteWhere((p) => p !== null && p.principal.credentialKey === id);
     for (const listener of this.#revokeListeners) listener(id);
     this.#log.info({ event: "token_revoked", user: owner.name, tokenId: id }, "API token revoked");
+    await this.#audit.record(
+      actedEntry(by, {
+        kind: "token_revoked",
+        subject: owner.name,
+        details: { tokenId: id, note: token.note },
+      }),
+    );
   }
 
   forgetUser(userId: number): void {

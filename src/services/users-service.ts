@@ -1,14 +1,26 @@
 import { SlipwayError } from "../domain/errors.js";
 import { assertUserName } from "../domain/names.js";
-import type { User } from "../domain/types.js";
+import type { JsonObject, User } from "../domain/types.js";
+import type { AuditLog } from "../ports/audit.js";
 import type { Logger } from "../ports/logger.js";
 import type { Page, Store } from "../ports/store.js";
+import { actedEntry, unaudited, type ActedBy } from "./acted-by.js";
 import type { IdentityService } from "./identity-service.js";
 import type { ServersService } from "./servers-service.js";
 import type { SessionService } from "./session-service.js";
 import type { TokenService } from "./token-service.js";
 
-/** Account administration: create, promote, disable, delete. */
+/** The `reason` of an `admin_action` event: which action it was. */
+export type AdminActionCode =
+  | "user_created"
+  | "user_deleted"
+  | "user_made_admin"
+  | "user_admin_removed"
+  | "user_disabled"
+  | "user_enabled"
+  | "setup_link_issued";
+
+/** Account administration: create, promote, disable, delete; each recorded in the audit trail. */
 export class UsersService {
   readonly #store: Store;
   readonly #identity: IdentityService;
@@ -16,6 +28,7 @@ export class UsersService {
   readonly #servers: ServersService;
   readonly #tokens: TokenService;
   readonly #log: Logger;
+  readonly #audit: AuditLog;
 
   constructor(deps: {
     store: Store;
@@ -24,6 +37,8 @@ export class UsersService {
     servers: ServersService;
     tokens: TokenService;
     log: Logger;
+    /** Where administrative actions are recorded (none when left out). */
+    audit?: AuditLog;
   }) {
     this.#store = deps.store;
     this.#identity = deps.identity;
@@ -31,6 +46,7 @@ export class UsersService {
     this.#servers = deps.servers;
     this.#tokens = deps.tokens;
     this.#log = deps.log;
+    this.#audit = deps.audit ?? unaudited;
   }
 
   list(offset: number, limit: number): Promise<Page<User>> {
@@ -89,20 +105,28 @@ export class UsersService {
   }
 
   /** Creates a user and returns a one-time set-up link token. */
-  async create(name: string, admin: boolean): Promise<{ user: User; setupToken: string }> {
+  async create(name: string, admin: boolean, by: ActedBy): Promise<{ user: User; setupToken: string }> {
     assertUserName(name);
     const user = await this.#store.users.create({ name, admin });
     const setupToken = await this.#identity.createSetupLink(user.id);
     this.#log.info({ event: "user_created", user: name, admin }, "user created");
+    await this.#record(by, name, "user_created", { admin });
     return { user, setupToken };
   }
 
-  async newSetupLink(name: string): Promise<string> {
+  async newSetupLink(name: string, by: ActedBy): Promise<string> {
     const user = await this.get(name);
-    return this.#identity.createSetupLink(user.id);
+    const token = await this.#identity.createSetupLink(user.id);
+    await this.#record(by, user.name, "setup_link_issued");
+    return token;
   }
 
-  async update(actor: User, name: string, patch: { admin?: boolean; disabled?: boolean }): Promise<User> {
+  async update(
+    actor: User,
+    name: string,
+    patch: { admin?: boolean; disabled?: boolean },
+    by: ActedBy,
+  ): Promise<User> {
     const user = await this.get(name);
     if (user.id === actor.id && (patch.admin === false || patch.disabled === true)) {
       // An admin locking themselves out leaves a hub nobody can administer.
@@ -113,20 +137,36 @@ export class UsersService {
     this.#tokens.forgetUser(user.id);
     if (patch.disabled === true && !user.disabled) {
       await this.#sessions.endUserSessions(user.id);
-      await this.#servers.stopAllFor(user, "The account was disabled");
+      await this.#servers.stopAllFor(user, "The account was disabled", by, "account_disabled");
       this.#log.info({ event: "user_disabled", user: name, by: actor.name }, "user disabled");
     }
+    await this.#recordChanges(by, user, updated);
     return updated;
   }
 
-  async delete(actor: User, name: string): Promise<void> {
+  async delete(actor: User, name: string, by: ActedBy): Promise<void> {
     const user = await this.get(name);
     if (user.id === actor.id) throw new SlipwayError("forbidden", "You cannot delete yourself.");
     await this.#sessions.endUserSessions(user.id);
-    await this.#servers.stopAllFor(user, "The account was deleted");
+    await this.#servers.stopAllFor(user, "The account was deleted", by, "account_deleted");
     await this.#store.users.delete(user.id);
     this.#sessions.forgetUser(user.id);
     this.#tokens.forgetUser(user.id);
     this.#log.info({ event: "user_deleted", user: name, by: actor.name }, "user deleted");
+    await this.#record(by, user.name, "user_deleted");
+  }
+
+  /** One event per change an update made: a flag set to what it already was changed nothing. */
+  async #recordChanges(by: ActedBy, before: User, after: User): Promise<void> {
+    if (before.admin !== after.admin) {
+      await this.#record(by, after.name, after.admin ? "user_made_admin" : "user_admin_removed");
+    }
+    if (before.disabled !== after.disabled) {
+      await this.#record(by, after.name, after.disabled ? "user_disabled" : "user_enabled");
+    }
+  }
+
+  #record(by: ActedBy, subject: string, reason: AdminActionCode, details: JsonObject = {}): Promise<void> {
+    return this.#audit.record(actedEntry(by, { kind: "admin_action", subject, reason, details }));
   }
 }

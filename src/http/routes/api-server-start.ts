@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { SlipwayError } from "../../domain/errors.js";
 import { isStarting } from "../../domain/server-state.js";
+import { actedBy } from "../acted-by.js";
 import { authenticate, requireScope, targetUser, type HttpContext } from "../context.js";
 import { serverModel } from "../presenters.js";
 import { serverNameOf, type ServerParams } from "./server-params.js";
@@ -23,7 +24,7 @@ export function registerServerStartRoutes(app: FastifyInstance, ctx: HttpContext
         `${owner.name}'s server ${name || "(default)"} is already running.`,
       );
     }
-    const server = await ctx.servers.start(owner, name, request.body);
+    const server = await ctx.servers.start(owner, name, request.body, actedBy(ctx, request, principal));
     const settled = isStarting(server.state)
       ? await ctx.servers.waitUntilSettled(server.id, ctx.slowSpawnWaitMs)
       : server;

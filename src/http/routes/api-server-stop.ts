@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { SlipwayError } from "../../domain/errors.js";
+import { actedBy } from "../acted-by.js";
 import { authenticate, parseBody, requireScope, targetUser, type HttpContext } from "../context.js";
 import { serverNameOf, type ServerParams } from "./server-params.js";
 
@@ -17,9 +18,10 @@ export function registerServerStopRoutes(app: FastifyInstance, ctx: HttpContext)
     requireScope(principal, "delete:servers", owner.name);
     const name = serverNameOf(request.params);
     const body = parseBody(deleteBody, request.body);
+    const by = actedBy(ctx, request, principal);
     if (body?.remove) {
       if (name === "") throw new SlipwayError("bad_request", "The default server cannot be removed.");
-      await ctx.servers.remove(owner, name);
+      await ctx.servers.remove(owner, name, by);
       reply.code(204);
       return null;
     }
@@ -31,7 +33,7 @@ export function registerServerStopRoutes(app: FastifyInstance, ctx: HttpContext)
       }
       throw new SlipwayError("server_not_found");
     }
-    const stopped = await ctx.servers.stop(owner, name);
+    const stopped = await ctx.servers.stop(owner, name, undefined, by);
     reply.code(stopped.state === "stopping" ? 202 : 204);
     return null;
   };

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import { actedBy } from "../acted-by.js";
 import { authenticate, noStore, parseBody, requireScope, targetUser, type HttpContext } from "../context.js";
 import { tokenModel } from "../presenters.js";
 
@@ -36,6 +37,7 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: HttpContext): voi
       { note: body.note ?? "Requested via API", scopes: body.scopes, expiresIn: body.expires_in ?? null },
       // The caller's own scopes, not the owner's: a token can pass on no more than it holds.
       principal.scopes,
+      actedBy(ctx, request, principal),
     );
     reply.code(201);
     noStore(reply);
@@ -59,7 +61,7 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: HttpContext): voi
       const principal = await authenticate(ctx, request);
       const owner = await targetUser(ctx, principal, request.params.name);
       requireScope(principal, "tokens", owner.name);
-      await ctx.tokens.revoke(owner, request.params.id);
+      await ctx.tokens.revoke(owner, request.params.id, actedBy(ctx, request, principal));
       reply.code(204);
       return null;
     },

@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { SlipwayError } from "../../domain/errors.js";
 import { assertUserName } from "../../domain/names.js";
+import { actedBy } from "../acted-by.js";
 import { authenticate, parseBody, requireScope, type HttpContext } from "../context.js";
 import { newUserModel } from "../presenters.js";
 
@@ -28,8 +29,9 @@ export function registerUserCreationRoutes(app: FastifyInstance, ctx: HttpContex
         throw new SlipwayError("user_exists", `A user named ${name} exists already.`);
     }
     const created = [];
+    const by = actedBy(ctx, request, principal);
     for (const name of names) {
-      const { user, setupToken } = await ctx.users.create(name, body.admin ?? false);
+      const { user, setupToken } = await ctx.users.create(name, body.admin ?? false, by);
       created.push(newUserModel(user, ctx.publicOrigin, setupToken));
     }
     reply.code(201);
@@ -40,7 +42,8 @@ export function registerUserCreationRoutes(app: FastifyInstance, ctx: HttpContex
     const principal = await authenticate(ctx, request);
     requireScope(principal, "admin:users", null);
     const body = parseBody(createOneBody, request.body);
-    const { user, setupToken } = await ctx.users.create(request.params.name, body.admin ?? false);
+    const by = actedBy(ctx, request, principal);
+    const { user, setupToken } = await ctx.users.create(request.params.name, body.admin ?? false, by);
     reply.code(201);
     return newUserModel(user, ctx.publicOrigin, setupToken);
   });

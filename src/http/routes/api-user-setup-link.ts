@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { actedBy } from "../acted-by.js";
 import { authenticate, noStore, requireScope, type HttpContext } from "../context.js";
 import { setupLinkModel } from "../presenters.js";
 
@@ -7,7 +8,7 @@ export function registerUserSetupLinkRoute(app: FastifyInstance, ctx: HttpContex
   app.post<{ Params: { name: string } }>("/hub/api/users/:name/setup-link", async (request, reply) => {
     const principal = await authenticate(ctx, request);
     requireScope(principal, "admin:users", null);
-    const token = await ctx.users.newSetupLink(request.params.name);
+    const token = await ctx.users.newSetupLink(request.params.name, actedBy(ctx, request, principal));
     reply.code(201);
     noStore(reply);
     return setupLinkModel(ctx.publicOrigin, token);
