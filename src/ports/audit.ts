@@ -61,3 +61,8 @@ export interface AuditFilter {
 export interface AuditLog {
   record(entry: AuditEntry): Promise<void>;
 }
+
+/** The trail as admins read it: newest first, a page at a time (keyset paging on the event id). */
+export interface AuditTrail extends AuditLog {
+  list(filter: AuditFilter, limit: number): Promise<{ items: AuditEvent[]; hasMore: boolean }>;
+}
