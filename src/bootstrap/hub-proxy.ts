@@ -1,5 +1,6 @@
 import { HUB_COOKIE_NAMES } from "../http/cookies.js";
 import { Proxy } from "../proxy/proxy.js";
+import type { Config } from "../config/schema.js";
 import type { Assembly } from "./assembly.js";
 import type { HubMetrics } from "./hub-metrics.js";
 import { proxyAuthentication } from "./proxy-authentication.js";
@@ -27,10 +28,20 @@ export function hubProxy(
     allowedOrigins: parts.origin.allowed,
     hubCookieNames: HUB_COOKIE_NAMES,
     trustForwarded: config.hub.trustForwardedHeaders,
+    identityHeaders: identityHeadersOf(config),
     now: () => clock.now(),
     log: log("proxy"),
     onTargetError: misses.recheck,
     onTargetLost: misses.recheck,
     metrics: parts.metrics.proxy,
   });
+}
+
+/** The headers the configured front door names the user with, which no user's server may see. */
+function identityHeadersOf(config: Config): string[] {
+  const header = config.auth.trustedHeader;
+  if (!header) return [];
+  return [header.userHeader, header.groupsHeader, header.zoneHeader].filter(
+    (h): h is string => h !== undefined,
+  );
 }

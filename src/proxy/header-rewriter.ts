@@ -10,7 +10,16 @@ export interface HeaderRewriterOptions {
    * a front proxy that overwrites them is the sole peer.
    */
   readonly trustForwarded: boolean;
+  /**
+   * Headers by which a front door names the user to the hub (`X-Remote-User`, groups, zone),
+   * lower-case: a user's server must not see them (nor take a copy as the truth), so they are
+   * dropped, in their `_` spellings too.
+   */
+  readonly identityHeaders?: readonly string[];
 }
+
+/** Front-door identity headers dropped whatever the configuration says. */
+const DEFAULT_IDENTITY_HEADERS = ["x-remote-user", "remote-user", "x-remote-groups", "x-remote-zone"];
 
 /** Headers for the request to the user's server, as a flat `rawHeaders`-style list. */
 export interface ForwardHeaders {
@@ -181,11 +190,18 @@ function addForwarded(
 export class HeaderRewriter {
   private readonly hubCookies: HubCookies;
   private readonly trustForwarded: boolean;
+  private readonly identityHeaders: ReadonlySet<string>;
   private readonly seen = new RequestHeadersSeen();
 
   constructor(options: HeaderRewriterOptions) {
     this.hubCookies = new HubCookies(options.hubCookieNames);
     this.trustForwarded = options.trustForwarded;
+    this.identityHeaders = new Set([...DEFAULT_IDENTITY_HEADERS, ...(options.identityHeaders ?? [])]);
+  }
+
+  /** Whether a header (lower-case) is a front door's identity header, in any `-`/`_` spelling. */
+  private isIdentityHeader(lower: string): boolean {
+    return this.identityHeaders.has(lower.includes("_") ? lower.replaceAll("_", "-") : lower);
   }
 
   /**
@@ -243,7 +259,8 @@ export class HeaderRewriter {
       const name = raw[i];
       const value = raw[i + 1];
       if (name === undefined || value === undefined) continue;
-      const kind = REQUEST_HEADERS.get(name.toLowerCase());
+      const lower = name.toLowerCase();
+      const kind = REQUEST_HEADERS.get(lower) ?? (this.isIdentityHeader(lower) ? DROP : undefined);
       switch (kind) {
         case undefined:
           list.push(name, value);

@@ -49,6 +49,24 @@ describeOnBothPaths("the proxy's rewriting of headers", (path) => {
     assert.equal(seen["authorization"], "token server-token-1");
   });
 
+  it("drops a front door's identity headers in every spelling, so no server takes them as the truth", async () => {
+    const reply = await send(suite.gateway.port, "/user/alice/x", {
+      headers: {
+        ...ALICE,
+        "x-remote-user": "bob",
+        remote_user: "bob",
+        X_Remote_Groups: "admins",
+        "x-remote-zone": "internal",
+        "x-remote-note": "kept",
+      },
+    });
+    const seen = echoedHeaders(reply);
+    for (const name of ["x-remote-user", "remote_user", "x_remote_groups", "x-remote-zone"]) {
+      assert.equal(seen[name], undefined, name);
+    }
+    assert.equal(seen["x-remote-note"], "kept");
+  });
+
   it("overwrites X-Forwarded-* sent by the client and keeps Host", async () => {
     const reply = await send(suite.gateway.port, "/user/alice/x", {
       headers: {

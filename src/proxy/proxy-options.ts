@@ -14,6 +14,8 @@ export interface ProxyOptions {
   readonly now: () => Date;
   /** Keep the client's `X-Forwarded-*` headers: only behind a front proxy that overwrites them. */
   readonly trustForwarded?: boolean;
+  /** A front door's identity headers (lower-case), dropped before a request reaches a server. */
+  readonly identityHeaders?: readonly string[];
   /** Answers requests for servers without a route; defaults to `defaultNotRunning`. */
   readonly notRunning?: NotRunningHandler;
   /** Told when a routed server did not answer, so the hub can check whether it still runs. */

@@ -118,6 +118,7 @@ export class Proxy {
       rewriter: new HeaderRewriter({
         hubCookieNames: options.hubCookieNames,
         trustForwarded: options.trustForwarded ?? false,
+        ...(options.identityHeaders !== undefined && { identityHeaders: options.identityHeaders }),
       }),
       activity: this.activity,
       metrics: this.metrics,
