@@ -7,6 +7,7 @@ import type { ConfigInput } from "../../src/config/schema.js";
 import { startHub, type RunningHub } from "../../src/main.js";
 import type { Clock } from "../../src/ports/clock.js";
 import type { ProcessRunner } from "../../src/ports/process-runner.js";
+import { keepAuditTrail } from "./audit-trail-copy.js";
 
 export const REPO = resolve(import.meta.dirname, "../..");
 /** Every hub a suite starts logs here; the log-secrets suite reads it all at the end. */
@@ -60,8 +61,10 @@ export async function startTestHub(
     close: hub.close,
     dataDir,
     logFile,
+    /** Closes the hub and keeps a copy of its audit trail for the secrets suite. */
     async stop() {
       await hub.close();
+      await keepAuditTrail(result.config.database.url, dataDir, logFile);
     },
   };
 }
