@@ -1,0 +1,191 @@
+import assert from "node:assert/strict";
+import { request as httpRequest, type OutgoingHttpHeaders } from "node:http";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { removeDir, startTestHub, type TestHub } from "../support/test-hub.js";
+
+// The authenticating front door: the hub takes the user's name from a header only on its
+// front-door socket (the peer "unix"), once, clean; never from a request that reached its TCP port.
+
+interface Answer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: string;
+}
+
+/** A request through the hub's front-door Unix socket, as Apache would send it; raw header list allowed. */
+function viaSocket(
+  socketPath: string,
+  path: string,
+  headers: OutgoingHttpHeaders | string[],
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { socketPath, path, headers, setHost: Array.isArray(headers) ? false : true },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (body += chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+const sessionCookieOf = (answer: Answer): string | undefined =>
+  [answer.headers["set-cookie"] ?? []]
+    .flat()
+    .map((line) => line.split(";")[0] ?? "")
+    .find((pair) => pair.startsWith("slipway-session=") && pair.length > "slipway-session=".length);
+
+describe("signing in through an authenticating front door (trusted header)", () => {
+  let hub: TestHub;
+  let dir: string;
+  let socket: string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "slipway-front-"));
+    socket = join(dir, "front.sock");
+    hub = await startTestHub(
+      {
+        hub: { frontDoorSocket: socket },
+        auth: {
+          type: "trusted-header",
+          trustedHeader: {
+            trustedPeers: ["unix"],
+            userHeader: "X-Remote-User",
+            groupsHeader: "X-Remote-Groups",
+            zoneHeader: "X-Remote-Zone",
+            logoutUrl: "/oidc/redirect_uri?logout=https%3A%2F%2Fhub.example%2Fhub%2Flogged-out",
+          },
+          access: { adminGroups: ["admins"] },
+          logoutClearCookies: [{ name: "ROUTEID", path: "/" }],
+        },
+      },
+      { name: "trusted-header" },
+    );
+  });
+
+  after(async () => {
+    await hub.stop();
+    removeDir(hub.dataDir);
+    removeDir(dir);
+  });
+
+  const login = (headers: OutgoingHttpHeaders | string[]) =>
+    viaSocket(socket, "/hub/login?next=%2Fhub%2Fhome", headers);
+
+  it("signs in the user the front door names, with the groups and zone it passes", async () => {
+    const answer = await login({
+      host: "hub.example",
+      "x-remote-user": "alice",
+      "x-remote-groups": "/sdcc/gpu, admins",
+      "x-remote-zone": "external",
+    });
+    assert.equal(answer.status, 303, answer.body);
+    assert.equal(answer.headers.location, "/hub/home");
+    const cookie = sessionCookieOf(answer);
+    assert.ok(cookie);
+    const me = await viaSocket(socket, "/hub/api/user", {
+      host: "hub.example",
+      cookie,
+      "x-remote-user": "alice",
+    });
+    const user = JSON.parse(me.body) as {
+      name: string;
+      admin: boolean;
+      groups: string[];
+      slipway: { zone: string };
+    };
+    assert.deepEqual(
+      [user.name, user.admin, user.groups, user.slipway.zone],
+      ["alice", true, ["admins", "sdcc.gpu"], "external"],
+    );
+  });
+
+  it("never signs in a request that reached the hub's own port, whatever header it carries", async () => {
+    const res = await fetch(`${hub.url}/hub/login`, {
+      headers: { "x-remote-user": "alice" },
+      redirect: "manual",
+    });
+    assert.equal(res.status, 401);
+    assert.match(await res.text(), /data-code="header_untrusted"/);
+    assert.equal(
+      res.headers.getSetCookie().some((c) => /^slipway-session=[^;]/.test(c)),
+      false,
+    );
+  });
+
+  it("refuses the header sent twice, with a comma, empty, or not a clean name (400), and starts no session", async () => {
+    const cases: (OutgoingHttpHeaders | string[])[] = [
+      ["Host", "hub.example", "X-Remote-User", "alice", "X-Remote-User", "bob"],
+      { host: "hub.example", "x-remote-user": "alice,bob" },
+      { host: "hub.example", "x-remote-user": "" },
+      { host: "hub.example", "x-remote-user": "alice smith" },
+      { host: "hub.example", "x-remote-user": "ali\u00e9ce" },
+      { host: "hub.example", "x-remote-user": "alice", "x-remote-zone": "somewhere" },
+    ];
+    for (const headers of cases) {
+      const answer = await login(headers);
+      assert.equal(answer.status, 400, JSON.stringify(headers));
+      assert.match(answer.body, /data-code="header_invalid"/);
+      assert.equal(sessionCookieOf(answer), undefined);
+    }
+  });
+
+  it("asks the front door to sign in a request on its socket without the header (401)", async () => {
+    const answer = await login({ host: "hub.example" });
+    assert.equal(answer.status, 401);
+  });
+
+  it("signs out to the front door's logout and clears its balancer cookie", async () => {
+    const signedIn = await login({ host: "hub.example", "x-remote-user": "carol" });
+    const cookie = sessionCookieOf(signedIn) ?? "";
+    const page = await viaSocket(socket, "/hub/logout", {
+      host: "hub.example",
+      cookie,
+      "x-remote-user": "carol",
+    });
+    const xsrf = /name="_xsrf" value="([^"]+)"/.exec(page.body)?.[1] ?? "";
+    const out = await new Promise<Answer>((resolve, reject) => {
+      const body = `_xsrf=${encodeURIComponent(xsrf)}`;
+      const req = httpRequest(
+        {
+          socketPath: socket,
+          path: "/hub/logout",
+          method: "POST",
+          headers: {
+            host: new URL(hub.url).host,
+            origin: hub.url,
+            cookie,
+            "x-remote-user": "carol",
+            "content-type": "application/x-www-form-urlencoded",
+            "content-length": Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: "" }));
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+    assert.equal(out.status, 303);
+    assert.equal(
+      out.headers.location,
+      "/oidc/redirect_uri?logout=https%3A%2F%2Fhub.example%2Fhub%2Flogged-out",
+    );
+    const cleared = [out.headers["set-cookie"] ?? []].flat();
+    assert.ok(
+      cleared.some(
+        (c) => c.startsWith("ROUTEID=;") && /Path=\//.test(c) && /Expires=Thu, 01 Jan 1970/.test(c),
+      ),
+      cleared.join("\n"),
+    );
+  });
+});
