@@ -195,6 +195,12 @@ export interface Group {
 /** Who set a membership: the admin page, API or CLI, or the identity provider at sign-in. */
 export type MembershipSource = "admin" | "idp";
 
+/** A member of a group, and who made them one. */
+export interface Membership {
+  readonly user: string;
+  readonly source: MembershipSource;
+}
+
 export interface GroupStore {
   /** Throws SlipwayError("group_exists"). */
   create(input: { name: string; description: string }): Promise<Group>;
@@ -206,6 +212,8 @@ export interface GroupStore {
   members(groupId: number): Promise<string[]>;
   /** Member names of several groups at once, by group id. */
   membersOf(groupIds: readonly number[]): Promise<Map<number, string[]>>;
+  /** The memberships of several groups at once, with their sources, by group id; sorted by user name. */
+  membershipsOf(groupIds: readonly number[]): Promise<Map<number, Membership[]>>;
   /** Adds members as the admin set them; a membership the provider set becomes the admin's. */
   addMembers(groupId: number, userIds: readonly number[]): Promise<void>;
   removeMembers(groupId: number, userIds: readonly number[]): Promise<void>;

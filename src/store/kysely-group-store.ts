@@ -1,5 +1,5 @@
 import { SlipwayError } from "../domain/errors.js";
-import type { Group, GroupStore, MembershipSource, Page } from "../ports/store.js";
+import type { Group, GroupStore, Membership, MembershipSource, Page } from "../ports/store.js";
 import { decodeTime } from "./column-decoders.js";
 import type { Database, TimeValue } from "./database.js";
 import { chunks, type StoreContext } from "./store-context.js";
@@ -96,6 +96,21 @@ export class KyselyGroupStore implements GroupStore {
     return out;
   }
 
+  async membershipsOf(groupIds: readonly number[]): Promise<Map<number, Membership[]>> {
+    const out = new Map<number, Membership[]>(groupIds.map((id) => [id, []]));
+    for (const chunk of chunks([...new Set(groupIds)], ID_CHUNK)) {
+      const rows = await this.#ctx.db
+        .selectFrom("group_members")
+        .innerJoin("users", "users.id", "group_members.user_id")
+        .select(["group_members.group_id", "group_members.source", "users.name"])
+        .where("group_members.group_id", "in", chunk)
+        .orderBy("users.name")
+        .execute();
+      for (const row of rows) out.get(row.group_id)?.push({ user: row.name, source: sourceOf(row.source) });
+    }
+    return out;
+  }
+
   async addMembers(groupId: number, userIds: readonly number[]): Promise<void> {
     await this.#ctx.db.transaction().execute(async (trx) => {
       for (const chunk of chunks([...new Set(userIds)], ID_CHUNK)) {
@@ -156,6 +171,11 @@ export class KyselyGroupStore implements GroupStore {
       for (const groupId of wantedIds) await insertMembers(trx, groupId, [userId], "idp", false);
     });
   }
+}
+
+/** A source as stored; anything but the provider's counts as an admin's, which sign-in never undoes. */
+function sourceOf(value: string): MembershipSource {
+  return value === "idp" ? "idp" : "admin";
 }
 
 /** Adds memberships; `takeOver` makes an existing one the given source's, otherwise it stays as it was. */

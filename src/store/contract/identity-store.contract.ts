@@ -135,6 +135,30 @@ export function identityStoreContract(withStore: WithStore): void {
         assert.ok(await store.groups.get("gpu"), "a group outlives its last provider membership");
       }),
     );
+
+    it(
+      "says who set each membership: an admin's add takes over the provider's",
+      withStore(async ({ store }) => {
+        const alice = await store.users.create({ name: "alice", admin: false });
+        const bob = await store.users.create({ name: "bob", admin: false });
+        await store.groups.setIdpMemberships(alice.id, ["gpu"]);
+        await store.groups.setIdpMemberships(bob.id, ["gpu"]);
+        const gpu = await store.groups.get("gpu");
+        const empty = await store.groups.create({ name: "empty", description: "" });
+        assert.ok(gpu);
+        assert.deepEqual((await store.groups.membershipsOf([gpu.id, empty.id])).get(gpu.id), [
+          { user: "alice", source: "idp" },
+          { user: "bob", source: "idp" },
+        ]);
+        await store.groups.addMembers(gpu.id, [bob.id]);
+        const after = await store.groups.membershipsOf([gpu.id, empty.id]);
+        assert.deepEqual(after.get(gpu.id), [
+          { user: "alice", source: "idp" },
+          { user: "bob", source: "admin" },
+        ]);
+        assert.deepEqual(after.get(empty.id), []);
+      }),
+    );
   });
 
   describe("sign-in states and used token ids", () => {
