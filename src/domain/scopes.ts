@@ -17,6 +17,11 @@ export const SCOPES = [
   "users:activity",
   "read:hub",
   "read:metrics",
+  "admin:groups",
+  "groups",
+  "read:groups",
+  "list:groups",
+  "delete:groups",
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];
@@ -70,11 +75,18 @@ export function parseScope(value: string): { scope: Scope; user: string | null }
   return { scope: base, user: filter.slice(5) };
 }
 
-/** Scopes that imply others, as in JupyterHub: `admin:servers` covers every server scope. */
+/**
+ * Scopes that imply others, as in JupyterHub: `admin:servers` covers every server scope;
+ * `admin:groups` covers `groups` (members) and `delete:groups`, and `groups` covers reading them.
+ */
 const IMPLIED_BY: Partial<Record<Scope, Scope>> = {
   servers: "admin:servers",
   "read:servers": "admin:servers",
   "delete:servers": "admin:servers",
+  groups: "admin:groups",
+  "delete:groups": "admin:groups",
+  "read:groups": "groups",
+  "list:groups": "groups",
 };
 
 /** True when `held` grants `scope` for `userName` (or unfiltered when userName is null). */

@@ -2,6 +2,7 @@ import { serverPrefix } from "../domain/names.js";
 import type { Principal } from "../domain/principal.js";
 import { isStarting, type ServerState } from "../domain/server-state.js";
 import type { ApiToken, Server, User } from "../domain/types.js";
+import type { Membership } from "../services/groups-service.js";
 
 /**
  * The models that leave the server, with JupyterHub's field names. Each presenter lists exactly
@@ -66,11 +67,15 @@ export function serverModel(server: Server, unknownReason?: string, includeState
   };
 }
 
+/**
+ * JupyterHub's user model. `groups` are the names of the user's groups (JupyterHub lists them
+ * too); the Slipway-only facts sit under `slipway`, as they do in the server model.
+ */
 export function userModel(
   user: User,
   servers: readonly Server[],
   includeStopped: boolean,
-  includeState = false,
+  more: { readonly includeState?: boolean; readonly groups?: readonly string[] } = {},
 ) {
   const visible = includeStopped
     ? servers
@@ -80,22 +85,35 @@ export function userModel(
     kind: "user",
     name: user.name,
     admin: user.admin,
-    groups: [] as string[],
+    groups: [...(more.groups ?? [])],
     roles: user.admin ? ["admin", "user"] : ["user"],
     server: defaultServer?.state === "running" ? serverPrefix(user.name, "") : null,
     pending: defaultServer ? pending(defaultServer) : null,
     created: iso(user.createdAt),
     last_activity: iso(user.lastActivity),
-    servers: Object.fromEntries(visible.map((s) => [s.name, serverModel(s, undefined, includeState)])),
+    servers: Object.fromEntries(
+      visible.map((s) => [s.name, serverModel(s, undefined, more.includeState ?? false)]),
+    ),
     auth_state: null,
-    slipway: { disabled: user.disabled, totp_enrolled: user.totpEnrolled, has_password: user.hasPassword },
+    slipway: {
+      disabled: user.disabled,
+      totp_enrolled: user.totpEnrolled,
+      has_password: user.hasPassword,
+      zone: user.zone,
+      display_name: user.displayName,
+      email: user.email,
+    },
   };
 }
 
 /** `GET /hub/api/user`: the caller, and the scopes its credential holds. */
-export function currentUserModel(principal: Principal, servers: readonly Server[]) {
+export function currentUserModel(
+  principal: Principal,
+  servers: readonly Server[],
+  groups: readonly string[] = [],
+) {
   return {
-    ...userModel(principal.user, servers, true),
+    ...userModel(principal.user, servers, true, { groups }),
     scopes: [...principal.scopes].sort(),
     session_id: null,
   };
@@ -109,6 +127,21 @@ export function setupLinkModel(publicOrigin: string, setupToken: string) {
 /** A user just created: no servers yet, and the set-up link. */
 export function newUserModel(user: User, publicOrigin: string, setupToken: string) {
   return { ...userModel(user, [], false), ...setupLinkModel(publicOrigin, setupToken) };
+}
+
+/**
+ * JupyterHub's group model. `properties` and `roles` are always empty here: Slipway keeps neither.
+ * `slipway.idp_users` are the members whose membership the identity provider sets at sign-in.
+ */
+export function groupModel(group: { readonly name: string; readonly members: readonly Membership[] }) {
+  return {
+    kind: "group",
+    name: group.name,
+    users: group.members.map((m) => m.user),
+    properties: {},
+    roles: [] as string[],
+    slipway: { idp_users: group.members.filter((m) => m.source === "idp").map((m) => m.user) },
+  };
 }
 
 export function tokenModel(token: ApiToken, userName: string) {

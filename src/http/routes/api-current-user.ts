@@ -8,6 +8,6 @@ export function registerCurrentUserRoute(app: FastifyInstance, ctx: HttpContext)
     const principal = await authenticate(ctx, request);
     noStore(reply);
     const servers = await ctx.servers.list(principal.user);
-    return currentUserModel(principal, servers);
+    return currentUserModel(principal, servers, await ctx.groups.groupsOf(principal.user));
   });
 }

@@ -1,8 +1,10 @@
 import type { FastifyInstance } from "fastify";
 import type { HttpContext } from "../context.js";
+import { registerAuditRoutes } from "./api-audit.js";
 import { registerBatchRoutes } from "./api-batch.js";
 import { registerCurrentUserRoute } from "./api-current-user.js";
 import { registerEventRoutes } from "./api-events.js";
+import { registerGroupRoutes } from "./api-groups.js";
 import { registerHubRoutes } from "./api-hub.js";
 import { registerNamedServerRoutes } from "./api-named-server.js";
 import { registerServerProgressRoutes } from "./api-server-progress.js";
@@ -27,6 +29,7 @@ export function registerApiRoutes(app: FastifyInstance, ctx: HttpContext): void 
   registerUserCreationRoutes(app, ctx);
   registerUserRoutes(app, ctx);
   registerUserSetupLinkRoute(app, ctx);
+  registerGroupRoutes(app, ctx);
 
   registerServerStartRoutes(app, ctx);
   registerServerStopRoutes(app, ctx);
@@ -36,4 +39,5 @@ export function registerApiRoutes(app: FastifyInstance, ctx: HttpContext): void 
   registerTokenRoutes(app, ctx);
   registerEventRoutes(app, ctx);
   registerBatchRoutes(app, ctx);
+  registerAuditRoutes(app, ctx);
 }
