@@ -8,6 +8,7 @@ import type { HttpContext } from "../context.js";
 import { html, type Html } from "../html.js";
 import { userPage } from "./layout.js";
 import { requirePageUser } from "./require-page-user.js";
+import { zoneAndGroupsCells, zoneAndGroupsHeadings } from "./zone-and-groups-cells.js";
 
 const PAGE_SIZE = 200;
 
@@ -32,10 +33,11 @@ function serverChip(user: User, server: Server): Html {
 }
 
 /** A user's row; an admin cannot disable themself or replace their own credentials from here. */
-function userRow(user: User, servers: readonly Server[], self: boolean): Html {
+function userRow(user: User, servers: readonly Server[], groups: readonly string[], self: boolean): Html {
   return html`<tr data-user="${user.name}" data-disabled="${user.disabled ? "true" : "false"}">
     <td>${user.name}${user.disabled ? html` <span class="badge failed">disabled</span>` : ""}</td>
     <td>${user.admin ? "admin" : "user"}</td>
+    ${zoneAndGroupsCells(user, groups)}
     <td>${servers.map((server) => serverChip(user, server))}</td>
     <td>
       ${
@@ -60,10 +62,12 @@ export function registerAdminPage(app: FastifyInstance, ctx: HttpContext): void 
     const offset = query.success ? query.data.offset : 0;
     const users = await ctx.users.list(offset, PAGE_SIZE);
     const servers = await ctx.servers.listForUsers(users.items.map((u) => u.id));
+    const groups = await ctx.groups.groupsOfUsers(users.items);
     const rows = users.items.map((u) =>
       userRow(
         u,
         servers.filter((s) => s.userId === u.id),
+        groups.get(u.id) ?? [],
         u.id === principal.user.id,
       ),
     );
@@ -72,6 +76,11 @@ export function registerAdminPage(app: FastifyInstance, ctx: HttpContext): void 
       script: "admin",
       body: html`<section class="card">
         <h1>Users</h1>
+        <p><a href="/hub/admin/groups" id="groups-link">Groups</a>: members, and who set them</p>
+        <p>
+          <a href="/hub/admin/audit" id="audit-link">Audit trail</a>: who signed in, started and stopped
+          servers, changed accounts and tokens.
+        </p>
         <form id="add-user" class="inline-form">
           <label>User name <input name="name" required pattern="[a-z0-9][a-z0-9._\\-]{0,31}" /></label>
           <label><input type="checkbox" name="admin" /> admin</label>
@@ -85,6 +94,7 @@ export function registerAdminPage(app: FastifyInstance, ctx: HttpContext): void 
             <tr>
               <th>User</th>
               <th>Role</th>
+              ${zoneAndGroupsHeadings}
               <th>Servers</th>
               <th></th>
             </tr>
