@@ -26,6 +26,11 @@ export const errorCatalogue = {
     message: "That server name is reserved because it would hide a path of the default server.",
   },
   invalid_option: { status: 400, message: "A launch option is not allowed." },
+  target_not_allowed: {
+    status: 403,
+    message:
+      "Your account may not run servers there: accounts from other institutions (external) are never given a shell on the centre's machines.",
+  },
   not_authenticated: { status: 401, message: "Sign in or send a valid API token." },
   invalid_credentials: { status: 401, message: "The user name or password is wrong." },
   invalid_totp: { status: 401, message: "The one-time code is wrong or was already used." },

@@ -80,6 +80,18 @@ function refuse(error: z.ZodError): never {
 }
 
 /**
+ * Whether a user may run on a target. Local servers and batch jobs without a container give a
+ * shell on the centre's own machines, so they are open to its internal accounts only: an external
+ * account (a guest from a federation) is never offered one.
+ */
+function openTo(target: TargetConfig, user: User): boolean {
+  return user.zone === "internal" || !HOST_SHELL_TYPES.has(target.type);
+}
+
+/** Target types whose servers run on the centre's machines without a container. */
+const HOST_SHELL_TYPES: ReadonlySet<string> = new Set(["local", "slurm"]);
+
+/**
  * Turns the configured targets into a per-user model and validates what comes back against the
  * same model. Unknown keys are refused, so a form or API value can never reach a launcher
  * unchecked (invariant 4). Slurm partitions come from the scheduler's own access lists.
@@ -94,8 +106,12 @@ export class SpawnOptions {
   }
 
   async model(user: User): Promise<SpawnFormModel> {
-    const targets = await Promise.all(this.#targets.map((t) => this.#describe(t, user)));
-    return { targets, defaultTarget: this.#defaultTarget };
+    const open = this.#targets.filter((t) => openTo(t, user));
+    const targets = await Promise.all(open.map((t) => this.#describe(t, user)));
+    const defaultTarget = open.some((t) => t.name === this.#defaultTarget)
+      ? this.#defaultTarget
+      : (open[0]?.name ?? "");
+    return { targets, defaultTarget };
   }
 
   async #describe(t: TargetConfig, user: User): Promise<TargetDescription> {
@@ -130,6 +146,7 @@ export class SpawnOptions {
         `Launch option target: must be one of: ${this.#targets.map((t) => t.name).join(", ")}`,
       );
     }
+    if (!openTo(config, user)) throw new SlipwayError("target_not_allowed");
     if (config.type === "local") {
       const parsed = z.strictObject({ target: z.string().optional() }).safeParse(raw ?? {});
       if (!parsed.success) refuse(parsed.error);

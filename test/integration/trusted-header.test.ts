@@ -36,6 +36,29 @@ function viaSocket(
   });
 }
 
+/** A JSON POST through the front-door socket, as a signed-in page would send it. */
+function viaSocketPost(socketPath: string, path: string, headers: OutgoingHttpHeaders): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const body = "{}";
+    const req = httpRequest(
+      {
+        socketPath,
+        path,
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json", "content-length": body.length },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (text += chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
 const sessionCookieOf = (answer: Answer): string | undefined =>
   [answer.headers["set-cookie"] ?? []]
     .flat()
@@ -104,6 +127,40 @@ describe("signing in through an authenticating front door (trusted header)", () 
     assert.deepEqual(
       [user.name, user.admin, user.groups, user.slipway.zone],
       ["alice", true, ["admins", "sdcc.gpu"], "external"],
+    );
+  });
+
+  it("offers an external user no target on the centre's machines, and an internal user the local one", async () => {
+    const as = async (name: string, zone: string) => {
+      const cookie = sessionCookieOf(
+        await login({ host: "hub.example", "x-remote-user": name, "x-remote-zone": zone }),
+      );
+      return { host: "hub.example", cookie: cookie ?? "", "x-remote-user": name, "x-remote-zone": zone };
+    };
+    const guest = await as("gina", "external");
+    const offered = await viaSocket(socket, "/hub/api/users/gina/spawn-options", guest);
+    assert.deepEqual((JSON.parse(offered.body) as { targets: unknown[] }).targets, []);
+    const home = await viaSocket(socket, "/hub/home", guest);
+    const xsrf = /name="slipway-xsrf" content="([^"]+)"/.exec(home.body)?.[1] ?? "";
+    const start = await viaSocketPost(socket, "/hub/api/users/gina/server", {
+      ...guest,
+      host: new URL(hub.url).host,
+      origin: hub.url,
+      "x-xsrf-token": xsrf,
+    });
+    assert.equal(start.status, 403, start.body);
+    assert.equal((JSON.parse(start.body) as { code: string }).code, "target_not_allowed");
+    const page = await viaSocket(socket, "/hub/spawn", guest);
+    assert.match(page.body, /id="no-targets"/);
+    const staff = await as("sam", "internal");
+    const staffOffer = JSON.parse(
+      (await viaSocket(socket, "/hub/api/users/sam/spawn-options", staff)).body,
+    ) as {
+      targets: { name: string }[];
+    };
+    assert.deepEqual(
+      staffOffer.targets.map((t) => t.name),
+      ["local"],
     );
   });
 

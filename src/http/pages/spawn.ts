@@ -30,11 +30,18 @@ export function registerSpawnPage(app: FastifyInstance, ctx: HttpContext): void 
       script: "spawn",
       body: html`<section class="card narrow">
         <h1>Start ${name ? html`<code>${name}</code>` : "your server"}</h1>
-        <form id="spawn-form" data-user="${owner.name}" data-server="${name}">
-          ${spawnFormFields(model, suggested, current?.userOptions ?? {})}
-          <button type="submit">Start</button>
-          <p class="error" role="alert" id="spawn-error"></p>
-        </form>
+        ${
+          model.targets.length === 0
+            ? html`<p class="error" role="alert" id="no-targets">
+                There is no place this account may run a server. Accounts from other institutions (external)
+                are never given a shell on the centre's machines; ask your centre.
+              </p>`
+            : html`<form id="spawn-form" data-user="${owner.name}" data-server="${name}">
+                ${spawnFormFields(model, suggested, current?.userOptions ?? {})}
+                <button type="submit">Start</button>
+                <p class="error" role="alert" id="spawn-error"></p>
+              </form>`
+        }
       </section>`,
     });
   };
