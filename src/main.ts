@@ -86,8 +86,22 @@ async function wireHub(options: HubOptions, disposables: Disposables): Promise<R
   const random = hubRandomness();
   const metrics = new HubMetrics(() => store.servers.listActive());
   const { identity, sessions, tokens } = identityServices(hub, { store, sealer, random, audit });
+  const { authenticator, signIn } = await authentication(hub, {
+    store,
+    sealer,
+    random,
+    identity,
+    sessions,
+    audit,
+    origin: () => origin.value,
+  });
   const misses = new RouteMisses(store.users);
-  const credentials = { tokens, sessions, sessionCookie: cookies.session };
+  const credentials = {
+    tokens,
+    sessions,
+    sessionCookie: cookies.session,
+    ...(authenticator.stillVouches && { stillVouches: authenticator.stillVouches.bind(authenticator) }),
+  };
   const proxy = hubProxy(hub, { credentials, misses, metrics, origin });
   const probe = targetStatus(proxy.pins);
   const launchers = await buildLaunchers(hub, { installation, options, probe, origin, metrics });
@@ -99,15 +113,6 @@ async function wireHub(options: HubOptions, disposables: Disposables): Promise<R
 
   const gate = firstAdminGate(dataDir, random, () => store.users.count());
   const firstAdminSecret = (await store.users.count()) === 0 ? await gate.issue() : undefined;
-  const { authenticator, signIn } = await authentication(hub, {
-    store,
-    sealer,
-    random,
-    identity,
-    sessions,
-    audit,
-    origin: () => origin.value,
-  });
   const ctx: HttpContext = {
     authenticator,
     signIn,

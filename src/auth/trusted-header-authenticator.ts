@@ -71,6 +71,11 @@ export class TrustedHeaderAuthenticator implements Authenticator {
     return this.#settings.logoutUrl;
   }
 
+  stillVouches(subject: string | undefined, headerValues: (name: string) => readonly string[]): boolean {
+    const values = headerValues(this.#settings.userHeader);
+    return subject !== undefined && values.length === 1 && values[0]?.trim() === subject;
+  }
+
   #single(values: readonly string[]): string {
     // Two copies mean one of them did not come from the front door (or a proxy joined them).
     if (values.length !== 1) throw new SlipwayError("header_invalid");

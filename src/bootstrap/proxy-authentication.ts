@@ -1,5 +1,8 @@
 import { can, type Principal } from "../domain/principal.js";
+import type { Session } from "../domain/types.js";
+import { headerValuesIn } from "../http/header-values.js";
 import { readCookie } from "../http/cookies.js";
+import type { Authenticator } from "../ports/authenticator.js";
 import type { CredentialRequest, ProxyAuthenticate, ProxyPrincipal } from "../proxy/types.js";
 import type { SessionService } from "../services/session-service.js";
 import { TokenService } from "../services/token-service.js";
@@ -12,6 +15,8 @@ export function proxyAuthentication(deps: {
   tokens: TokenService;
   sessions: SessionService;
   sessionCookie: string;
+  /** A front door's check that each request still names the session's user (trusted-header mode). */
+  stillVouches?: Authenticator["stillVouches"];
 }): ProxyAuthenticate {
   const { tokens, sessions } = deps;
   const proxyPrincipals = new WeakMap<Principal, ProxyPrincipal>();
@@ -32,6 +37,11 @@ export function proxyAuthentication(deps: {
     }
     return out;
   };
+  const vouched = (session: Session, req: CredentialRequest): boolean => {
+    if (session.auth?.kind !== "header" || deps.stillVouches === undefined) return true;
+    const raw = req.rawHeaders ?? req.raw ?? [];
+    return deps.stillVouches(session.auth.idpSubject, (name) => headerValuesIn(raw, name));
+  };
   const proxyAuthenticate = (req: CredentialRequest) => {
     const token = TokenService.fromHeader(req.headers.authorization);
     if (token !== undefined) {
@@ -42,7 +52,7 @@ export function proxyAuthentication(deps: {
     if (sessionId === undefined) return null;
     const resolved = sessions.resolveSession(sessionId);
     const pick = (s: Awaited<typeof resolved>) =>
-      s && s.session.stage === "full" ? toProxy(s.principal) : null;
+      s && s.session.stage === "full" && vouched(s.session, req) ? toProxy(s.principal) : null;
     return resolved instanceof Promise ? resolved.then(pick) : pick(resolved);
   };
   return proxyAuthenticate;

@@ -5,6 +5,7 @@ import { can, type Principal } from "../domain/principal.js";
 import type { Scope } from "../domain/scopes.js";
 import type { User } from "../domain/types.js";
 import type { AuditTrail } from "../ports/audit.js";
+import { headerValuesIn } from "./header-values.js";
 import type { Authenticator } from "../ports/authenticator.js";
 import type { Logger } from "../ports/logger.js";
 import type { GroupsService } from "../services/groups-service.js";
@@ -98,7 +99,7 @@ export function sessionIdOf(ctx: Pick<HttpContext, "cookies">, request: FastifyR
 }
 
 /** What finding out who is calling needs. */
-export type CallerContext = Pick<HttpContext, "sessions" | "tokens" | "cookies">;
+export type CallerContext = Pick<HttpContext, "sessions" | "tokens" | "cookies" | "authenticator">;
 
 /** Resolves the caller from an API token (preferred) or the session cookie (full sessions only). */
 export async function resolvePrincipal(
@@ -111,6 +112,12 @@ export async function resolvePrincipal(
   if (sessionId === undefined) return null;
   const session = await ctx.sessions.resolveSession(sessionId);
   if (!session || session.session.stage !== "full") return null;
+  // A front door names the user on every request: its session counts only while it still does.
+  const vouches = ctx.authenticator.stillVouches?.bind(ctx.authenticator);
+  if (session.session.auth?.kind === "header" && vouches !== undefined) {
+    const raw = request.raw.rawHeaders;
+    if (!vouches(session.session.auth.idpSubject, (name) => headerValuesIn(raw, name))) return null;
+  }
   return session.principal;
 }
 

@@ -38,6 +38,13 @@ export interface Authenticator {
    * Only methods with a provider that sends them have it.
    */
   verifyLogoutToken?(token: string): Promise<ProviderLogout>;
+  /**
+   * For a session this method started, whether the request still vouches for it. A front door
+   * names the user on every request: a session whose request names someone else (another person
+   * signed in at the front door in the same browser) or nobody is not honoured. Methods without
+   * such a header do not have it.
+   */
+  stillVouches?(subject: string | undefined, headerValues: (name: string) => readonly string[]): boolean;
 }
 
 export interface AuthenticatorCapabilities {

@@ -47,6 +47,10 @@ export interface GateRequest {
 /** What authentication may read: the credential headers and nothing else. */
 export interface CredentialRequest {
   readonly headers: Pick<GateHeaders, "authorization" | "cookie">;
+  /** All headers in order (`node:http`'s request), for a front door's identity header. */
+  readonly rawHeaders?: readonly string[] | undefined;
+  /** The same, from the fast path's own parse. */
+  readonly raw?: readonly string[] | undefined;
 }
 
 /**

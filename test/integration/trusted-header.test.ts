@@ -164,6 +164,25 @@ describe("signing in through an authenticating front door (trusted header)", () 
     );
   });
 
+  it("honours a session only while the front door still names its user, on the hub and at the proxy", async () => {
+    const cookie = sessionCookieOf(await login({ host: "hub.example", "x-remote-user": "dora" })) ?? "";
+    const as = (name: string | undefined) => ({
+      host: "hub.example",
+      cookie,
+      ...(name !== undefined && { "x-remote-user": name }),
+    });
+    assert.equal((await viaSocket(socket, "/hub/api/user", as("dora"))).status, 200);
+    // Another person signed in at the front door in the same browser, or the request bypassed it.
+    assert.equal((await viaSocket(socket, "/hub/api/user", as("erin"))).status, 401);
+    assert.equal((await viaSocket(socket, "/hub/api/user", as(undefined))).status, 401);
+    const direct = await fetch(`${hub.url}/hub/api/user`, { headers: { cookie } });
+    assert.equal(direct.status, 401);
+    const own = await viaSocket(socket, "/user/dora/tree", as("dora"));
+    const other = await viaSocket(socket, "/user/dora/tree", as("erin"));
+    assert.notEqual(own.status, 401, own.body);
+    assert.equal(other.status, 401, other.body);
+  });
+
   it("never signs in a request that reached the hub's own port, whatever header it carries", async () => {
     const res = await fetch(`${hub.url}/hub/login`, {
       headers: { "x-remote-user": "alice" },
