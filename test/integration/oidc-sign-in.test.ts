@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import WebSocket from "ws";
 import {
   LOA1,
   LOA2,
@@ -13,6 +15,8 @@ import {
 } from "../support/oidc-test-provider.js";
 import { callbackOf, FormBrowser, pageOf, type Landing } from "../support/oidc-test-provider-browser.js";
 import { removeDir, startTestHub, type TestHub } from "../support/test-hub.js";
+import { startServer } from "../support/start-server.js";
+import { tokenFetch } from "../support/token-fetch.js";
 
 // Sign-in through a real OpenID provider (oidc-provider on loopback): the hub as relying party,
 // every check it makes refused with a page, an audit event and no session.
@@ -259,6 +263,53 @@ describe("signing in through an OpenID provider", () => {
     assert.equal((await postLogoutToken(valid)).status, 200);
     assert.equal((await postLogoutToken(valid)).status, 400, "a replayed logout token is refused");
   });
+
+  it(
+    "closes an open kernel websocket within a second of the provider's back-channel logout",
+    { timeout: 60_000 },
+    async () => {
+      const b = await signedIn("alice-sub");
+      const home = pageOf(await b.open(`${hub.url}/hub/home`));
+      const xsrf = /name="slipway-xsrf" content="([^"]+)"/.exec(home.html)?.[1] ?? "";
+      const made = await fetchAs(b, "/hub/api/users/alice/tokens", {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: hub.url, "x-xsrf-token": xsrf },
+        body: JSON.stringify({ note: "kernel" }),
+      });
+      assert.equal(made.status, 201);
+      const token = ((await made.json()) as { token: string }).token;
+      await startServer(hub.url, token, "alice");
+      try {
+        const kernel = await tokenFetch(hub.url, token, "POST", "/user/alice/api/kernels", {
+          name: "python3",
+        });
+        const id = ((await kernel.json()) as { id: string }).id;
+        const url = `${hub.url.replace("http", "ws")}/user/alice/api/kernels/${id}/channels`;
+        const ws = new WebSocket(url, { headers: { cookie: b.cookieHeader(), origin: hub.url } });
+        await once(ws, "open");
+        const closed = once(ws, "close");
+        // The bound starts before the provider is asked: its logout and the close must both fit in it.
+        let timer: NodeJS.Timeout | undefined;
+        const limit = new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error("the websocket was still open 1 s after the logout")),
+            1000,
+          );
+        });
+        try {
+          await Promise.race([
+            Promise.all([closed, provider.backchannelLogout("slipway", "alice-sub")]),
+            limit,
+          ]);
+        } finally {
+          clearTimeout(timer);
+        }
+        assert.equal(await me(b), undefined);
+      } finally {
+        await tokenFetch(hub.url, token, "DELETE", "/hub/api/users/alice/server").catch(() => undefined);
+      }
+    },
+  );
 
   it("signs out at the hub, then at the provider with id_token_hint", async () => {
     const b = await signedIn("alice-sub");

@@ -50,6 +50,11 @@ export class FormBrowser {
     return res;
   }
 
+  /** The jar's cookies as one `Cookie` header, for a client of another kind (a websocket). */
+  cookieHeader(): string {
+    return [...this.#cookies].map(([name, value]) => `${name}=${value}`).join("; ");
+  }
+
   /** Posts the page's first form with its hidden fields and these. */
   submit(page: Page, fields: Record<string, string>): Promise<Landing> {
     const action = /<form[^>]*action="([^"]*)"/.exec(page.html)?.[1];
