@@ -229,5 +229,38 @@ export function identityStoreContract(withStore: WithStore): void {
         );
       }),
     );
+
+    it(
+      "finds a user's events as actor or as subject once each, with the other filters and the cursor",
+      withStore(async ({ store }) => {
+        const events: [string | null, string | null, "sign_in" | "admin_action" | "server_stopped"][] = [
+          ["alice", "alice", "admin_action"],
+          ["admin", "alice", "admin_action"],
+          ["alice", "bob", "server_stopped"],
+          ["bob", "carol", "sign_in"],
+          [null, "alice", "server_stopped"],
+          ["alice", null, "sign_in"],
+        ];
+        for (const [i, [actor, subject, kind]] of events.entries()) {
+          await store.audit.append({ at: at(i * 1000), kind, actor, subject, details: { n: i } });
+        }
+        const ns = (page: { items: { details: Record<string, unknown> }[] }) =>
+          page.items.map((e) => e.details["n"]);
+        assert.deepEqual(ns(await store.audit.list({ user: "alice" }, 10)), [5, 4, 2, 1, 0]);
+        const first = await store.audit.list({ user: "alice" }, 2);
+        assert.deepEqual([ns(first), first.hasMore], [[5, 4], true]);
+        const rest = await store.audit.list({ user: "alice", beforeId: first.items[1]?.id ?? 0 }, 10);
+        assert.deepEqual([ns(rest), rest.hasMore], [[2, 1, 0], false]);
+        const kinds = await store.audit.list(
+          { user: "alice", kinds: ["admin_action", "server_stopped"] },
+          10,
+        );
+        assert.deepEqual(ns(kinds), [4, 2, 1, 0]);
+        const window = await store.audit.list({ user: "alice", since: at(1000), until: at(5000) }, 10);
+        assert.deepEqual(ns(window), [4, 2, 1]);
+        assert.deepEqual(ns(await store.audit.list({ user: "carol" }, 10)), [3]);
+        assert.deepEqual(ns(await store.audit.list({ user: "nobody" }, 10)), []);
+      }),
+    );
   });
 }
