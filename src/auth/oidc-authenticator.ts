@@ -226,7 +226,8 @@ export class OidcAuthenticator implements Authenticator {
         { event: "oidc_discovery_failed", issuer: issuer.href, err: errorText(error) },
         "provider discovery failed",
       );
-      throw new SlipwayError("idp_unreachable");
+      // Not there at all, or there but answering with something that is not its discovery document.
+      throw new SlipwayError(isNetworkError(error) ? "idp_unreachable" : "idp_discovery_invalid");
     }
   }
 

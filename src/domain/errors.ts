@@ -70,6 +70,11 @@ export const errorCatalogue = {
     status: 503,
     message: "The identity provider does not answer; try again shortly. Signed-in sessions go on working.",
   },
+  idp_discovery_invalid: {
+    status: 503,
+    message:
+      "The identity provider's configuration could not be read, so nobody can sign in through it now. Signed-in sessions go on working; the hub's log says why.",
+  },
   idp_refused: { status: 401, message: "The identity provider did not sign you in." },
   idp_token_invalid: {
     status: 401,

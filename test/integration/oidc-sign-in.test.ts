@@ -3,6 +3,7 @@ import { once } from "node:events";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createServer } from "node:http";
 import { after, before, describe, it } from "node:test";
 import WebSocket from "ws";
 import {
@@ -340,6 +341,49 @@ describe("signing in through an OpenID provider", () => {
   /** A request with the browser's cookies (the FormBrowser keeps them; this reads them through a page). */
   async function fetchAs(b: FormBrowser, path: string, init: RequestInit = {}): Promise<Response> {
     return b.fetch(`${hub.url}${path}`, init);
+  }
+});
+
+describe("an OpenID provider that answers with something else than its discovery document", () => {
+  for (const [what, body] of [
+    ["not JSON", "<html>maintenance</html>"],
+    ["another issuer", JSON.stringify({ issuer: "https://elsewhere.example", authorization_endpoint: "x" })],
+  ] as const) {
+    it(`says so on a page when it is ${what}, and keeps serving the hub`, async () => {
+      const bad = createServer((_req, res) =>
+        res.writeHead(200, { "content-type": "application/json" }).end(body),
+      );
+      bad.listen(0, "127.0.0.1");
+      await once(bad, "listening");
+      const address = bad.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      const dir = mkdtempSync(join(tmpdir(), "slipway-oidc-"));
+      writeFileSync(join(dir, "secret"), "x\n", { mode: 0o600 });
+      const hub = await startTestHub(
+        {
+          auth: {
+            type: "oidc",
+            oidc: {
+              issuer: `http://127.0.0.1:${port}`,
+              clientId: "slipway",
+              clientSecretFile: join(dir, "secret"),
+            },
+          },
+        },
+        { name: "oidc-bad-discovery" },
+      );
+      try {
+        const res = await fetch(`${hub.url}/hub/oauth_login`, { redirect: "manual" });
+        assert.equal(res.status, 503);
+        assert.match(await res.text(), /data-code="idp_discovery_invalid"/);
+        assert.equal((await fetch(`${hub.url}/hub/api/`)).status, 200);
+      } finally {
+        await hub.stop();
+        bad.close();
+        removeDir(hub.dataDir);
+        removeDir(dir);
+      }
+    });
   }
 });
 
