@@ -118,7 +118,7 @@ export class OidcAuthenticator implements Authenticator {
     const raw = request.handle === undefined ? undefined : await this.#pending.take(request.handle);
     if (raw === undefined) throw new SlipwayError("sign_in_state_invalid");
     const pending = JSON.parse(raw) as PendingState;
-    const config = await this.#discovered();
+    const config = this.#forOneSignIn(await this.#discovered());
     const callback = new URL(this.#settings.redirectUri());
     for (const [k, v] of Object.entries(request.params)) callback.searchParams.set(k, v);
     const tokens = await this.#grant(config, callback, pending);
@@ -208,10 +208,7 @@ export class OidcAuthenticator implements Authenticator {
       const config = await client.discovery(
         issuer,
         this.#settings.clientId,
-        {
-          id_token_signed_response_alg: "RS256",
-          [client.clockTolerance]: this.#settings.clockToleranceSeconds,
-        },
+        this.#clientMetadata(),
         client.ClientSecretBasic(this.#settings.clientSecret),
         {
           timeout: 10,
@@ -229,6 +226,32 @@ export class OidcAuthenticator implements Authenticator {
       // Not there at all, or there but answering with something that is not its discovery document.
       throw new SlipwayError(isNetworkError(error) ? "idp_unreachable" : "idp_discovery_invalid");
     }
+  }
+
+  /**
+   * A configuration of its own for one callback, from the discovered metadata: its JWKS is read
+   * afresh when the ID token is checked, so a key the provider rotated to a moment ago is known
+   * (openid-client keeps a configuration's keys for up to a minute before it looks again). One
+   * request to the provider per sign-in, made only after a code was exchanged.
+   */
+  #forOneSignIn(discovered: client.Configuration): client.Configuration {
+    const config = new client.Configuration(
+      discovered.serverMetadata(),
+      this.#settings.clientId,
+      this.#clientMetadata(),
+      client.ClientSecretBasic(this.#settings.clientSecret),
+    );
+    config.timeout = discovered.timeout;
+    if (new URL(this.#settings.issuer).protocol === "http:") client.allowInsecureRequests(config);
+    client.enableNonRepudiationChecks(config);
+    return config;
+  }
+
+  #clientMetadata(): Partial<client.ClientMetadata> {
+    return {
+      id_token_signed_response_alg: "RS256",
+      [client.clockTolerance]: this.#settings.clockToleranceSeconds,
+    };
   }
 
   async #grant(config: client.Configuration, callback: URL, pending: PendingState) {

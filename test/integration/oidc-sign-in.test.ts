@@ -312,6 +312,67 @@ describe("signing in through an OpenID provider", () => {
     },
   );
 
+  it("shows a button at /hub/login, or with autoLogin goes straight to the provider", async () => {
+    const page = await fetch(`${hub.url}/hub/login?next=%2Fhub%2Ftokens`, { redirect: "manual" });
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /id="provider-sign-in" href="\/hub\/oauth_login\?next=%2Fhub%2Ftokens"/);
+    const auto = await startTestHub(
+      {
+        auth: {
+          type: "oidc",
+          oidc: {
+            issuer: provider.issuer,
+            clientId: "slipway",
+            clientSecretFile: join(secretDir, "secret"),
+            autoLogin: true,
+          },
+        },
+      },
+      { name: "oidc-auto-login" },
+    );
+    try {
+      const res = await fetch(`${auto.url}/hub/login`, { redirect: "manual" });
+      assert.equal(res.status, 302);
+      const location = new URL(res.headers.get("location") ?? "");
+      assert.equal(location.origin, provider.issuer);
+      assert.equal(location.searchParams.get("code_challenge_method"), "S256");
+      assert.ok(location.searchParams.get("state") && location.searchParams.get("nonce"));
+    } finally {
+      await auto.stop();
+      removeDir(auto.dataDir);
+    }
+  });
+
+  it("takes ID tokens signed with a key the provider rotated to", async () => {
+    await signedIn("alice-sub");
+    await provider.rotateKeys();
+    assert.equal((await me(await signedIn("alice-sub")))?.name, "alice");
+  });
+
+  it("records every sign-in and every refusal, with its reason, in the audit trail", async () => {
+    const eve = browser();
+    await deliver(eve, await toCallback(eve, "eve-sub"));
+    const admin = await signedIn("bob-sub");
+    const res = await fetchAs(admin, "/hub/api/audit?kind=sign_in_refused&kind=sign_in&limit=500");
+    assert.equal(res.status, 200);
+    const { events } = (await res.json()) as {
+      events: {
+        kind: string;
+        actor: string | null;
+        subject: string | null;
+        reason: string | null;
+        details: { method?: string };
+      }[];
+    };
+    const refused = events.find((e) => e.kind === "sign_in_refused" && e.subject === "eve");
+    assert.equal(refused?.reason, "not_in_allowed_group");
+    assert.ok(events.some((e) => e.kind === "sign_in_refused" && e.reason === "idp_token_invalid"));
+    assert.ok(events.some((e) => e.kind === "sign_in_refused" && e.reason === "insufficient_authentication"));
+    const signIn = events.find((e) => e.kind === "sign_in" && e.actor === "bob");
+    assert.equal(signIn?.details.method, "oidc");
+    assert.doesNotMatch(JSON.stringify(events), /eyJ[A-Za-z0-9_-]{20,}/, "no token in the trail");
+  });
+
   it("signs out at the hub, then at the provider with id_token_hint", async () => {
     const b = await signedIn("alice-sub");
     const home = pageOf(await b.open(`${hub.url}/hub/logout`));
