@@ -190,6 +190,17 @@ describe("signing in through an authenticating front door (trusted header)", () 
     });
     assert.equal(res.status, 401);
     assert.match(await res.text(), /data-code="header_untrusted"/);
+    const admin = await login({ host: "hub.example", "x-remote-user": "alice", "x-remote-groups": "admins" });
+    const trail = await viaSocket(socket, "/hub/api/audit?kind=sign_in_refused", {
+      host: "hub.example",
+      cookie: sessionCookieOf(admin) ?? "",
+      "x-remote-user": "alice",
+    });
+    const events = (JSON.parse(trail.body) as { events: { reason: string; address: string }[] }).events;
+    assert.ok(
+      events.some((e) => e.reason === "header_untrusted" && e.address === "127.0.0.1"),
+      trail.body,
+    );
     assert.equal(
       res.headers.getSetCookie().some((c) => /^slipway-session=[^;]/.test(c)),
       false,
