@@ -15,6 +15,7 @@ import { markdownReport } from "./lib/markdown-report.js";
 import { textTable, targetsText, type Row } from "./lib/report.js";
 import { Supervisor } from "./lib/supervisor.js";
 import { evaluateTargets } from "./lib/targets.js";
+import { audit } from "./scenarios/audit.js";
 import type { BenchContext, Scenario } from "./scenarios/context.js";
 import { coldStart } from "./scenarios/cold-start.js";
 import { hubApi } from "./scenarios/hub-api.js";
@@ -23,7 +24,15 @@ import { proxyJupyter } from "./scenarios/proxy-jupyter.js";
 import { proxyTrivial } from "./scenarios/proxy-trivial.js";
 import { spawnLatency } from "./scenarios/spawn.js";
 
-const SCENARIOS: readonly Scenario[] = [proxyTrivial, proxyJupyter, spawnLatency, hubApi, coldStart, memory];
+const SCENARIOS: readonly Scenario[] = [
+  proxyTrivial,
+  proxyJupyter,
+  spawnLatency,
+  hubApi,
+  coldStart,
+  memory,
+  audit,
+];
 
 const t0 = performance.now();
 function log(message: string): void {

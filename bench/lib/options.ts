@@ -1,4 +1,12 @@
-export const GROUPS = ["proxy-trivial", "proxy-jupyter", "spawn", "hub-api", "cold-start", "memory"] as const;
+export const GROUPS = [
+  "proxy-trivial",
+  "proxy-jupyter",
+  "spawn",
+  "hub-api",
+  "cold-start",
+  "memory",
+  "audit",
+] as const;
 export type GroupName = (typeof GROUPS)[number];
 
 export interface BenchOptions {

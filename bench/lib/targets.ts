@@ -1,5 +1,8 @@
 import { fmt, SLIPWAY, type Row, type TargetCheck } from "./report.js";
 
+/** `GET /hub/api/audit` over 100,000 events: p95 at most this, an absolute target (no anchor has the API). */
+const AUDIT_P95_MS = 50;
+
 type Pick = (group: string, test: string, subject: string) => Row | undefined;
 
 function finder(rows: readonly Row[]): Pick {
@@ -207,5 +210,21 @@ export function evaluateTargets(rows: readonly Row[]): TargetCheck[] {
           met: settled <= loaded * 1.1,
         },
   );
+  checks.push(...auditChecks(rows, find));
   return checks;
+}
+
+/** One check per audit test and store measured in this run: p95 ≤ 50 ms. */
+function auditChecks(rows: readonly Row[], find: Pick): TargetCheck[] {
+  const measured = rows.filter((r) => r.group === "audit");
+  return [...new Set(measured.map((r) => `${r.subject}\u0000${r.test}`))].map((key) => {
+    const [subject = "", test = ""] = key.split("\u0000");
+    return absoluteCheck(
+      `audit-${subject}-${test.replace(/[^a-z0-9]+/g, "-")}`,
+      `GET /hub/api/audit, 100,000 events, ${test} (${subject.replace("slipway-", "")}): p95 ≤ ${AUDIT_P95_MS} ms`,
+      median(find("audit", test, subject)),
+      AUDIT_P95_MS,
+      (v) => `p95 ${fmt(v)} ms (p50 ${fmt(median(find("audit", test, subject), "p50") ?? Number.NaN)} ms)`,
+    );
+  });
 }
