@@ -29,4 +29,19 @@ describe("the example configurations", () => {
     assert.equal(lab.localFallback, "local");
     assert.equal(result.config.servers.runAs, "user");
   });
+
+  it("signs in through a Keycloak realm over https in examples/keycloak.yaml, asking for a level", async () => {
+    const result = await loadConfig(`${examplesDir}keycloak.yaml`);
+    assert.ok(result.ok);
+    const { auth, hub } = result.config;
+    assert.equal(auth.type, "oidc");
+    assert.equal(auth.oidc?.issuer, "https://sso.example.org/realms/sdcc");
+    assert.equal(new URL(auth.oidc?.issuer ?? "").protocol, "https:");
+    assert.equal(auth.oidc?.clientSecretFile, "/etc/slipway/oidc-client-secret");
+    assert.ok(auth.oidc?.scopes.includes("groups"));
+    assert.ok((auth.oidc?.acrValues.length ?? 0) > 0, "acrValues names the level with a second factor");
+    assert.deepEqual(auth.zones.external.identityProviders, ["cilogon", "edugain"]);
+    assert.ok(auth.logoutClearCookies.some((c) => c.name === "ROUTEID"));
+    assert.equal(new URL(hub.publicUrl ?? "").protocol, "https:");
+  });
 });

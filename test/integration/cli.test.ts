@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { rememberSecret, removeDir, REPO, startTestHub } from "../support/test-hub.js";
+
+/** The bundle that `bin` and `make start` run; the other cases run the sources through tsx. */
+const BUILT_CLI = join(REPO, "dist/src/cli.js");
 
 function slipway(...args: string[]) {
   const result = spawnSync(process.execPath, ["--import", "tsx", join(REPO, "src/cli.ts"), ...args], {
@@ -40,6 +43,20 @@ describe("the slipway command", () => {
     assert.equal(out.code, 0, out.stderr);
     assert.match(out.stdout, /valid/);
   });
+
+  it(
+    "accepts examples/keycloak.yaml with the built command (node dist/src/cli.js config check)",
+    { skip: existsSync(BUILT_CLI) ? false : "dist/ is not built (npm run build)" },
+    () => {
+      const out = spawnSync(process.execPath, [BUILT_CLI, "config", "check", "examples/keycloak.yaml"], {
+        cwd: REPO,
+        encoding: "utf8",
+        timeout: 30_000,
+      });
+      assert.equal(out.status, 0, out.stderr);
+      assert.equal(out.stdout, "examples/keycloak.yaml: valid\n");
+    },
+  );
 
   it("refuses a file that is not YAML with the reason", () => {
     const file = join(dir, "broken.yaml");
