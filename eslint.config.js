@@ -20,7 +20,11 @@ const boundaries = {
   ports: { src: ["domain"], packages: [] },
   services: { src: ["domain", "ports"], packages: ["zod", "node:crypto"] },
   store: { src: ["domain", "ports"], packages: ["kysely", "better-sqlite3", "pg", "node:"] },
-  auth: { src: ["domain"], types: ["ports"], packages: ["otpauth", "qrcode", "openid-client", "jose", "node:"] },
+  auth: {
+    src: ["domain"],
+    types: ["ports"],
+    packages: ["otpauth", "qrcode", "openid-client", "jose", "node:"],
+  },
   config: { src: [], packages: ["zod", "yaml", "node:"] },
   helper: { src: [], packages: ["zod", "node:"] },
   launchers: {

@@ -34,7 +34,9 @@ async function openLocal(totp: "optional" | "required" = "optional"): Promise<Lo
     const right = codes.codeAt(seed, clock.now());
     return credential === "right" ? right : wrongCode(right);
   };
-  const request = (fields: Omit<SignInRequest, "header" | "headerValues" | "peer" | "address">): SignInRequest => ({
+  const request = (
+    fields: Omit<SignInRequest, "header" | "headerValues" | "peer" | "address">,
+  ): SignInRequest => ({
     header: () => undefined,
     headerValues: () => [],
     peer: "127.0.0.1",

@@ -58,7 +58,10 @@ export async function buildWebApp(
 async function listenOnFrontDoorSocket(path: string, accept: (socket: object) => void): Promise<Server> {
   const existing = await lstat(path).catch(() => undefined);
   if (existing?.isSocket()) await unlink(path);
-  else if (existing) throw new Error(`hub.frontDoorSocket ${path} exists and is not a socket; remove it or choose another path`);
+  else if (existing)
+    throw new Error(
+      `hub.frontDoorSocket ${path} exists and is not a socket; remove it or choose another path`,
+    );
   const server = createServer((socket) => {
     markFrontDoorConnection(socket);
     accept(socket);
