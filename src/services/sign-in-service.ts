@@ -105,13 +105,20 @@ export class SignInService {
     });
   }
 
-  /** Ends the sessions a provider's back-channel logout names; records it. */
+  /**
+   * Ends the sessions a provider's back-channel logout names; records it. A token naming a
+   * provider session (`sid`) this hub never started — or has ended already — is refused
+   * (`invalid_logout_token`): the provider is told, and nothing else of that person ends.
+   */
   async providerLogout(logout: ProviderLogout, address: string): Promise<number> {
     const userIds = await this.#sessions.endProviderSessions({
       issuer: logout.issuer,
       ...(logout.subject !== undefined && { subject: logout.subject }),
       ...(logout.session !== undefined && { session: logout.session }),
     });
+    if (logout.session !== undefined && userIds.length === 0) {
+      throw new SlipwayError("invalid_logout_token", "No session of this hub has that sid.");
+    }
     const users = await Promise.all(userIds.map((id) => this.#store.users.getById(id)));
     const names = users.flatMap((u) => (u ? [u.name] : []));
     await this.#audit.record({

@@ -48,6 +48,9 @@ const ACCOUNTS = [
   account("eve-sub", "eve", ["/elsewhere"]),
   account("mallory-sub", "Alice", ["/sdcc/users"]),
   account("odd-sub", "odd@example.org", ["/sdcc/users"]),
+  // Signed in only by the back-channel tests, so each of their provider sessions is one of the hub's.
+  account("dan-sub", "dan", ["/sdcc/users"]),
+  account("kim-sub", "kim", ["/sdcc/users"]),
 ];
 
 interface Me {
@@ -232,22 +235,22 @@ describe("signing in through an OpenID provider", () => {
   }
 
   it("ends every session of a person at the provider's back-channel logout, and ignores forged and replayed tokens", async () => {
-    const first = await signedIn("alice-sub");
-    const second = await signedIn("alice-sub");
+    const first = await signedIn("dan-sub");
+    const second = await signedIn("dan-sub");
     const forged = await provider.sign(
       {
         iss: provider.issuer,
         aud: "someone-else",
         iat: Math.floor(Date.now() / 1000),
         jti: "forged-1",
-        sub: "alice-sub",
+        sub: "dan-sub",
         events: { "http://schemas.openid.net/event/backchannel-logout": {} },
       },
       { typ: "logout+jwt" },
     );
     assert.equal((await postLogoutToken(forged)).status, 400);
     assert.ok(await me(first), "a forged token changes nothing");
-    await provider.backchannelLogout("slipway", "alice-sub");
+    await provider.backchannelLogout("slipway", "dan-sub");
     assert.equal(await me(first), undefined);
     assert.equal(await me(second), undefined);
     const valid = await provider.sign(
@@ -263,29 +266,53 @@ describe("signing in through an OpenID provider", () => {
     );
     assert.equal((await postLogoutToken(valid)).status, 200);
     assert.equal((await postLogoutToken(valid)).status, 400, "a replayed logout token is refused");
+    const event = { "http://schemas.openid.net/event/backchannel-logout": {} };
+    const base = { iss: provider.issuer, aud: "slipway", iat: Math.floor(Date.now() / 1000), sub: "bob-sub" };
+    const bad: [string, Record<string, unknown>, Record<string, unknown>][] = [
+      ["a nonce", { ...base, jti: "n-1", events: event, nonce: "n" }, { typ: "logout+jwt" }],
+      ["no events", { ...base, jti: "n-2" }, { typ: "logout+jwt" }],
+      ["another event", { ...base, jti: "n-3", events: { "urn:other": {} } }, { typ: "logout+jwt" }],
+      ["the wrong typ", { ...base, jti: "n-4", events: event }, { typ: "JWT" }],
+      [
+        "a sid this hub never started",
+        { ...base, jti: "n-5", events: event, sid: "no-such-sid" },
+        { typ: "logout+jwt" },
+      ],
+      [
+        "no sub and no sid",
+        { iss: base.iss, aud: base.aud, iat: base.iat, jti: "n-6", events: event },
+        { typ: "logout+jwt" },
+      ],
+      ["an old iat", { ...base, iat: base.iat - 3600, jti: "n-7", events: event }, { typ: "logout+jwt" }],
+    ];
+    const bob = await signedIn("bob-sub");
+    for (const [what, claims, header] of bad) {
+      assert.equal((await postLogoutToken(await provider.sign(claims, header))).status, 400, what);
+    }
+    assert.ok(await me(bob), "no refused token ended bob's session");
   });
 
   it(
     "closes an open kernel websocket within a second of the provider's back-channel logout",
     { timeout: 60_000 },
     async () => {
-      const b = await signedIn("alice-sub");
+      const b = await signedIn("kim-sub");
       const home = pageOf(await b.open(`${hub.url}/hub/home`));
       const xsrf = /name="slipway-xsrf" content="([^"]+)"/.exec(home.html)?.[1] ?? "";
-      const made = await fetchAs(b, "/hub/api/users/alice/tokens", {
+      const made = await fetchAs(b, "/hub/api/users/kim/tokens", {
         method: "POST",
         headers: { "content-type": "application/json", origin: hub.url, "x-xsrf-token": xsrf },
         body: JSON.stringify({ note: "kernel" }),
       });
       assert.equal(made.status, 201);
       const token = ((await made.json()) as { token: string }).token;
-      await startServer(hub.url, token, "alice");
+      await startServer(hub.url, token, "kim");
       try {
-        const kernel = await tokenFetch(hub.url, token, "POST", "/user/alice/api/kernels", {
+        const kernel = await tokenFetch(hub.url, token, "POST", "/user/kim/api/kernels", {
           name: "python3",
         });
         const id = ((await kernel.json()) as { id: string }).id;
-        const url = `${hub.url.replace("http", "ws")}/user/alice/api/kernels/${id}/channels`;
+        const url = `${hub.url.replace("http", "ws")}/user/kim/api/kernels/${id}/channels`;
         const ws = new WebSocket(url, { headers: { cookie: b.cookieHeader(), origin: hub.url } });
         await once(ws, "open");
         const closed = once(ws, "close");
@@ -299,7 +326,7 @@ describe("signing in through an OpenID provider", () => {
         });
         try {
           await Promise.race([
-            Promise.all([closed, provider.backchannelLogout("slipway", "alice-sub")]),
+            Promise.all([closed, provider.backchannelLogout("slipway", "kim-sub")]),
             limit,
           ]);
         } finally {
@@ -307,7 +334,7 @@ describe("signing in through an OpenID provider", () => {
         }
         assert.equal(await me(b), undefined);
       } finally {
-        await tokenFetch(hub.url, token, "DELETE", "/hub/api/users/alice/server").catch(() => undefined);
+        await tokenFetch(hub.url, token, "DELETE", "/hub/api/users/kim/server").catch(() => undefined);
       }
     },
   );
