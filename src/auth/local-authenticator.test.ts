@@ -99,7 +99,7 @@ describe("LocalAuthenticator", () => {
 
   it("sends a signed-out browser back to the hub's sign-in page", () =>
     withLocal("optional", async ({ authenticator }) => {
-      assert.equal(authenticator.logoutUrl(null), "/hub/login");
+      assert.equal(await authenticator.logoutUrl(null), "/hub/login");
     }));
 
   it("asks for an authenticator's enrolment when TOTP is required, then for its codes", () =>

@@ -73,7 +73,7 @@ export class LocalAuthenticator implements Authenticator {
     return signedIn(user);
   }
 
-  logoutUrl(): string {
+  async logoutUrl(): Promise<string> {
     return "/hub/login";
   }
 }

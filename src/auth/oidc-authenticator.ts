@@ -134,14 +134,16 @@ export class OidcAuthenticator implements Authenticator {
     return { kind: "identity", identity, next: pending.next };
   }
 
-  logoutUrl(authState: AuthState | null): string {
+  async logoutUrl(authState: AuthState | null): Promise<string> {
     const done = this.#settings.postLogoutRedirectUri();
     const idToken = authState?.["idToken"];
     if (!this.#settings.endSession || idToken === undefined) return done;
-    const settled = this.#settled;
-    if (!settled?.serverMetadata().end_session_endpoint) return done;
-    return client.buildEndSessionUrl(settled, { id_token_hint: idToken, post_logout_redirect_uri: done })
-      .href;
+    // After a restart the provider may not have been asked yet: ask it now. One that is down
+    // leaves the hub's own sign-out done, and the page the browser lands on says so.
+    const config = await this.#discovered().catch(() => undefined);
+    if (!config?.serverMetadata().end_session_endpoint) return `${done}?provider=unreachable`;
+    const params = { id_token_hint: idToken, post_logout_redirect_uri: done };
+    return client.buildEndSessionUrl(config, params).href;
   }
 
   async verifyLogoutToken(token: string): Promise<ProviderLogout> {
@@ -185,20 +187,11 @@ export class OidcAuthenticator implements Authenticator {
     };
   }
 
-  /** The configuration once discovery succeeded, for the synchronous logout URL. */
-  #settled: client.Configuration | undefined;
-
   #discovered(): Promise<client.Configuration> {
-    this.#config ??= this.#discover().then(
-      (config) => {
-        this.#settled = config;
-        return config;
-      },
-      (error: unknown) => {
-        this.#config = undefined;
-        throw error;
-      },
-    );
+    this.#config ??= this.#discover().catch((error: unknown) => {
+      this.#config = undefined;
+      throw error;
+    });
     return this.#config;
   }
 

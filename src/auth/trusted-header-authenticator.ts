@@ -67,7 +67,7 @@ export class TrustedHeaderAuthenticator implements Authenticator {
     };
   }
 
-  logoutUrl(): string {
+  async logoutUrl(): Promise<string> {
     return this.#settings.logoutUrl;
   }
 

@@ -31,7 +31,7 @@ export interface Authenticator {
    * to the method's own sign-out (an IdP's end-session endpoint with `id_token_hint`, a front
    * door's logout path) so that signing out does not sign the user straight back in.
    */
-  logoutUrl(authState: AuthState | null): string;
+  logoutUrl(authState: AuthState | null): Promise<string>;
   /**
    * Checks a provider's back-channel logout token (signature, issuer, audience, age, events, no
    * nonce, not used before) and says whose sessions it ends; throws `invalid_logout_token`.

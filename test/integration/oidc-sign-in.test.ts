@@ -418,6 +418,35 @@ describe("signing in through an OpenID provider", () => {
     assert.equal(await me(b), undefined);
   });
 
+  it("goes on to the provider's sign-out from a hub that has not asked the provider anything since it started", async () => {
+    const b = await signedIn("alice-sub");
+    // A second hub over the same data directory stands for this one after a restart.
+    const restarted = await startTestHub(
+      {
+        auth: {
+          type: "oidc",
+          oidc: { issuer: provider.issuer, clientId: "slipway", clientSecretFile: join(secretDir, "secret") },
+        },
+      },
+      { name: "oidc-restarted", dataDir: hub.dataDir },
+    );
+    try {
+      const page = await b.fetch(`${restarted.url}/hub/logout`);
+      const xsrf = /name="_xsrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
+      const out = await b.fetch(`${restarted.url}/hub/logout`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", origin: restarted.url },
+        body: `_xsrf=${encodeURIComponent(xsrf)}`,
+      });
+      assert.equal(out.status, 303);
+      const location = new URL(out.headers.get("location") ?? "");
+      assert.equal(location.origin, provider.issuer);
+      assert.ok(location.searchParams.get("id_token_hint"));
+    } finally {
+      await restarted.stop();
+    }
+  });
+
   async function postLogoutToken(token: string): Promise<Response> {
     return fetch(`${hub.url}/hub/oidc/backchannel-logout`, {
       method: "POST",

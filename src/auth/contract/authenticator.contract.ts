@@ -178,7 +178,7 @@ function signingInCases(withFixture: WithFixture): void {
     "sends a signed-out browser to a path on this hub or to an http(s) URL elsewhere",
     withFixture(async (fixture) => {
       const identity = identityOf(await signIn(fixture, "right"));
-      const url = fixture.authenticator.logoutUrl(identity.authState);
+      const url = await fixture.authenticator.logoutUrl(identity.authState);
       if (url.startsWith("/")) assert.match(url, /^\/(?![/\\])/, "a path, not a scheme-relative URL");
       else assert.match(new URL(url).protocol, /^https?:$/);
     }),

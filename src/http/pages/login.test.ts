@@ -38,7 +38,7 @@ function headerMethod(
         ? { kind: "identity", identity }
         : { kind: "identity", identity, next: carriedNext };
     },
-    logoutUrl: () => "/hub/login",
+    logoutUrl: async () => "/hub/login",
   };
 }
 

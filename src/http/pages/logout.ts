@@ -53,6 +53,6 @@ export function registerLogoutPage(app: FastifyInstance, ctx: SignInContext): vo
     }
     // On to the method's own way out (the provider's end-session endpoint, the front door's
     // logout), so that signing out does not sign the user straight back in.
-    return reply.redirect(ctx.authenticator.logoutUrl(authState), 303);
+    return reply.redirect(await ctx.authenticator.logoutUrl(authState), 303);
   });
 }

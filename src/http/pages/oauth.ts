@@ -58,7 +58,10 @@ export function registerOAuthPages(app: FastifyInstance, ctx: SignInContext): vo
     }
   });
 
-  app.get("/hub/logged-out", async (_request, reply) => signedOutPage(reply));
+  app.get("/hub/logged-out", async (request, reply) => {
+    const query = z.object({ provider: z.string().optional() }).loose().safeParse(request.query);
+    return signedOutPage(reply, query.success && query.data.provider === "unreachable");
+  });
 
   app.post("/hub/oidc/backchannel-logout", async (request, reply) => {
     reply.header("cache-control", "no-store");

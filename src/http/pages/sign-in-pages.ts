@@ -36,11 +36,19 @@ export function signInRefusedPage(reply: FastifyReply, err: SlipwayError): strin
 }
 
 /** Where a sign-out ends once the provider or front door has ended its own session too. */
-export function signedOutPage(reply: FastifyReply): string {
+export function signedOutPage(reply: FastifyReply, providerUnreachable: boolean): string {
   return htmlPage(reply, {
     title: "Signed out",
     body: html`<section class="card narrow">
       <h1>You are signed out</h1>
+      ${
+        providerUnreachable
+          ? html`<p class="error" role="alert" id="provider-still-signed-in">
+              You are signed out of this hub, but the identity provider could not be reached, so you may still
+              be signed in there. Close the browser to end that session.
+            </p>`
+          : ""
+      }
       <p><a href="/hub/login">Sign in again</a></p>
     </section>`,
   });
