@@ -77,7 +77,9 @@ common(program.command("serve").description("run the hub"))
     // One write, so a supervisor reading the output sees the link together with the address.
     const firstAdmin = hub.firstAdminUrl
       ? `\nNo accounts exist yet. Open this one-time link to create the first admin:\n\n    ${hub.firstAdminUrl}\n`
-      : "";
+      : hub.firstAdminHint
+        ? `\n${hub.firstAdminHint}\n`
+        : "";
     process.stdout.write(`${firstAdmin}\nSlipway is running at ${hub.url}/\n`);
     let stopping = false;
     const stop = () => {

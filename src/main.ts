@@ -53,6 +53,8 @@ export interface RunningHub {
   readonly port: number;
   /** Set on a first start with no users: the one-time link that creates the first admin. */
   readonly firstAdminUrl: string | undefined;
+  /** When no account exists and people sign in elsewhere: how the first admin comes to be. */
+  readonly firstAdminHint: string | undefined;
   readonly log: Logger;
   close(): Promise<void>;
 }
@@ -107,12 +109,25 @@ async function wireHub(options: HubOptions, disposables: Disposables): Promise<R
   const launchers = await buildLaunchers(hub, { installation, options, probe, origin, metrics });
   const servers = hubServers(hub, { ...launchers, store, sealer, random, notifier, audit, proxy, probe });
   disposables.add(misses.serve(servers));
-  const users = new UsersService({ store, identity, sessions, servers, tokens, audit, log: log("users") });
+  const users = new UsersService({
+    store,
+    identity,
+    sessions,
+    servers,
+    tokens,
+    audit,
+    log: log("users"),
+    setupLinks: authenticator.capabilities.keepsPasswords,
+  });
   disposables.add(closeSocketsOnSignOut({ tokens, sessions, users: store.users, sockets: proxy }));
   startActivityFlush(hub, { proxy, tokens, store });
 
   const gate = firstAdminGate(dataDir, random, () => store.users.count());
-  const firstAdminSecret = (await store.users.count()) === 0 ? await gate.issue() : undefined;
+  const noAccounts = (await store.users.count()) === 0;
+  // The first-admin page sets a password: with a provider or a front door, the first admin is
+  // made by the command line or by the provider's admin groups instead.
+  const keepsPasswords = authenticator.capabilities.keepsPasswords;
+  const firstAdminSecret = noAccounts && keepsPasswords ? await gate.issue() : undefined;
   const ctx: HttpContext = {
     authenticator,
     signIn,
@@ -151,6 +166,10 @@ async function wireHub(options: HubOptions, disposables: Disposables): Promise<R
     url: origin.value,
     port,
     firstAdminUrl: firstAdminSecret ? `${origin.value}/hub/first-admin/${firstAdminSecret}` : undefined,
+    firstAdminHint:
+      noAccounts && !keepsPasswords
+        ? "No accounts exist yet. Sign in as a member of one of auth.access.adminGroups, or make the first admin with: slipway user add NAME --admin"
+        : undefined,
     log: logger,
     close: () => disposables.close(),
   };

@@ -111,6 +111,11 @@ export const errorCatalogue = {
     message: "The front door's sign-in header is sent twice, empty, or not a single valid name.",
   },
   invalid_logout_token: { status: 400, message: "The logout token is not valid." },
+  setup_links_unused: {
+    status: 400,
+    message:
+      "This hub signs people in through an identity provider or a front door, so accounts have no set-up links.",
+  },
   user_exists: { status: 409, message: "A user with that name exists already." },
   server_exists: { status: 409, message: "A server with that name exists already." },
   server_busy: { status: 409, message: "The server is starting or stopping; wait for it to finish." },

@@ -125,8 +125,11 @@ export function setupLinkModel(publicOrigin: string, setupToken: string) {
 }
 
 /** A user just created: no servers yet, and the set-up link. */
-export function newUserModel(user: User, publicOrigin: string, setupToken: string) {
-  return { ...userModel(user, [], false), ...setupLinkModel(publicOrigin, setupToken) };
+export function newUserModel(user: User, publicOrigin: string, setupToken: string | null) {
+  return {
+    ...userModel(user, [], false),
+    ...(setupToken !== null && setupLinkModel(publicOrigin, setupToken)),
+  };
 }
 
 /**

@@ -27,6 +27,7 @@ export class UsersService {
   readonly #sessions: SessionService;
   readonly #servers: ServersService;
   readonly #tokens: TokenService;
+  readonly #setupLinks: boolean;
   readonly #log: Logger;
   readonly #audit: AuditLog;
 
@@ -39,7 +40,13 @@ export class UsersService {
     log: Logger;
     /** Where administrative actions are recorded (none when left out). */
     audit?: AuditLog;
+    /**
+     * Whether accounts are set up with one-time links (built-in accounts). With a provider or a
+     * front door people sign in there, and no link is made.
+     */
+    setupLinks?: boolean;
   }) {
+    this.#setupLinks = deps.setupLinks ?? true;
     this.#store = deps.store;
     this.#identity = deps.identity;
     this.#sessions = deps.sessions;
@@ -104,17 +111,22 @@ export class UsersService {
     return user;
   }
 
-  /** Creates a user and returns a one-time set-up link token. */
-  async create(name: string, admin: boolean, by: ActedBy): Promise<{ user: User; setupToken: string }> {
+  /** Creates a user and returns a one-time set-up link token (null where sign-in is elsewhere). */
+  async create(
+    name: string,
+    admin: boolean,
+    by: ActedBy,
+  ): Promise<{ user: User; setupToken: string | null }> {
     assertUserName(name);
     const user = await this.#store.users.create({ name, admin });
-    const setupToken = await this.#identity.createSetupLink(user.id);
+    const setupToken = this.#setupLinks ? await this.#identity.createSetupLink(user.id) : null;
     this.#log.info({ event: "user_created", user: name, admin }, "user created");
     await this.#record(by, name, "user_created", { admin });
     return { user, setupToken };
   }
 
   async newSetupLink(name: string, by: ActedBy): Promise<string> {
+    if (!this.#setupLinks) throw new SlipwayError("setup_links_unused");
     const user = await this.get(name);
     const token = await this.#identity.createSetupLink(user.id);
     await this.#record(by, user.name, "setup_link_issued");

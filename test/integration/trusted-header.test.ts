@@ -102,6 +102,33 @@ describe("signing in through an authenticating front door (trusted header)", () 
   const login = (headers: OutgoingHttpHeaders | string[]) =>
     viaSocket(socket, "/hub/login?next=%2Fhub%2Fhome", headers);
 
+  it("offers no first-admin link and no set-up links: people sign in at the front door", async () => {
+    assert.equal(hub.firstAdminUrl, undefined);
+    assert.match(hub.firstAdminHint ?? "", /slipway user add NAME --admin/);
+    const admin = await login({ host: "hub.example", "x-remote-user": "ada", "x-remote-groups": "admins" });
+    const headers = {
+      host: new URL(hub.url).host,
+      origin: hub.url,
+      cookie: sessionCookieOf(admin) ?? "",
+      "x-remote-user": "ada",
+    };
+    const home = await viaSocket(socket, "/hub/home", headers);
+    const xsrf = /name="slipway-xsrf" content="([^"]+)"/.exec(home.body)?.[1] ?? "";
+    const created = await viaSocketPost(socket, "/hub/api/users/newbie", {
+      ...headers,
+      "x-xsrf-token": xsrf,
+    });
+    assert.equal(created.status, 201, created.body);
+    assert.equal((JSON.parse(created.body) as { setup_url?: string }).setup_url, undefined);
+    const link = await viaSocketPost(socket, "/hub/api/users/newbie/setup-link", {
+      ...headers,
+      "x-xsrf-token": xsrf,
+    });
+    assert.equal(link.status, 400);
+    assert.equal((JSON.parse(link.body) as { code: string }).code, "setup_links_unused");
+    assert.equal((await fetch(`${hub.url}/hub/first-admin/anything`)).status, 404);
+  });
+
   it("signs in the user the front door names, with the groups and zone it passes", async () => {
     const answer = await login({
       host: "hub.example",
