@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -19,15 +19,18 @@ interface AuditEventModel {
   details: Record<string, unknown>;
 }
 
-/** Runs the slipway command (from source) and returns what it printed; fails unless it exits 0. */
-function slipway(...args: string[]): string {
-  const result = spawnSync(process.execPath, ["--import", "tsx", join(REPO, "src/cli.ts"), ...args], {
-    cwd: REPO,
-    encoding: "utf8",
-    timeout: 60_000,
+/**
+ * Runs the slipway command (from source) and resolves with what it printed; rejects unless it
+ * exits 0. Asynchronous, so the test's idle connections to the hub see the hub close them.
+ */
+function slipway(...args: string[]): Promise<string> {
+  const argv = ["--import", "tsx", join(REPO, "src/cli.ts"), ...args];
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, argv, { cwd: REPO, timeout: 60_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`slipway ${args.join(" ")}: ${stderr}`, { cause: error }));
+      else resolve(stdout.trim());
+    });
   });
-  assert.equal(result.status, 0, result.stderr);
-  return result.stdout.trim();
 }
 
 /** The secret of a set-up link in an answer of the API. */
@@ -80,6 +83,15 @@ describe("the audit trail: what is recorded, the API, the export and the page", 
     assert.deepEqual([event?.actor, event?.subject, event?.reason], [null, null, "hub_started"]);
     assert.equal(event?.details["authType"], "local");
     assert.match(String(event?.details["configSha256"]), /^[0-9a-f]{64}$/);
+  });
+
+  it("records the first admin, made through the hub's one-time link by nobody signed in", async () => {
+    const { events } = await audit("?user=admin&kind=admin_action");
+    const made = events.find((e) => e.reason === "user_created" && e.subject === "admin");
+    assert.deepEqual(
+      [made?.actor, made?.subject, made?.address, made?.details],
+      [null, "admin", "127.0.0.1", { admin: true, firstAdminLink: true }],
+    );
   });
 
   it("records a token created and revoked by its owner: its id and note, never the token", async () => {
@@ -169,8 +181,17 @@ describe("the audit trail: what is recorded, the API, the export and the page", 
   });
 
   it("records what the slipway command does on the hub's host: no actor, via cli", async () => {
-    rememberSecret(slipway("user", "add", "dave", "--data-dir", hub.dataDir).split("/").pop() ?? "");
-    const token = slipway("token", "create", "dave", "--note", "from the shell", "--data-dir", hub.dataDir);
+    const link = await slipway("user", "add", "dave", "--data-dir", hub.dataDir);
+    rememberSecret(link.split("/").pop() ?? "");
+    const token = await slipway(
+      "token",
+      "create",
+      "dave",
+      "--note",
+      "from the shell",
+      "--data-dir",
+      hub.dataDir,
+    );
     rememberSecret(token);
     const { events } = await audit("?user=dave");
     assert.deepEqual(

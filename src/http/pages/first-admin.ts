@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { isSlipwayError, SlipwayError } from "../../domain/errors.js";
-import { parseBody, type HttpContext } from "../context.js";
+import { clientAddress, parseBody, type HttpContext } from "../context.js";
 import { checkLoginXsrf, issueLoginXsrf } from "./login-xsrf.js";
 import { setupBody, setupFormPage } from "./setup-form.js";
 import { enterSession, type SignInContext } from "./sign-in-flow.js";
@@ -8,7 +8,7 @@ import { enterSession, type SignInContext } from "./sign-in-flow.js";
 /** `/hub/first-admin/<secret>`: the bootstrap link that creates the first administrator, while no user exists. */
 export function registerFirstAdminPage(
   app: FastifyInstance,
-  ctx: SignInContext & Pick<HttpContext, "firstAdmin">,
+  ctx: SignInContext & Pick<HttpContext, "firstAdmin" | "audit">,
   randomToken: () => string,
 ): void {
   app.get<{ Params: { secret: string } }>("/hub/first-admin/:secret", async (request, reply) => {
@@ -29,6 +29,15 @@ export function registerFirstAdminPage(
       if (!(await ctx.firstAdmin.consume(request.params.secret)))
         throw new SlipwayError("setup_link_invalid");
       const user = await ctx.identity.createFirstAdmin(name, body.password);
+      // Nobody was signed in: the hub made the account for whoever held its one-time link.
+      await ctx.audit.record({
+        kind: "admin_action",
+        actor: null,
+        subject: user.name,
+        reason: "user_created",
+        address: clientAddress(ctx, request),
+        details: { admin: true, firstAdminLink: true },
+      });
       return enterSession(ctx, reply, await ctx.identity.signInAfterSetup(user), "/hub/home");
     } catch (err) {
       if (!isSlipwayError(err)) throw err;
