@@ -370,6 +370,34 @@ describe("signing in through an OpenID provider", () => {
     }
   });
 
+  it("slows down an address that only begins sign-ins, before it fills the store", async () => {
+    const other = await startTestHub(
+      {
+        auth: {
+          type: "oidc",
+          oidc: { issuer: provider.issuer, clientId: "slipway", clientSecretFile: join(secretDir, "secret") },
+        },
+      },
+      { name: "oidc-begin-flood" },
+    );
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 60; i++) {
+        const res = await fetch(`${other.url}/hub/oauth_login`, { redirect: "manual" });
+        await res.body?.cancel();
+        statuses.push(res.status);
+      }
+      assert.deepEqual(new Set(statuses), new Set([302]));
+      const last = await fetch(`${other.url}/hub/oauth_login`, { redirect: "manual" });
+      assert.equal(last.status, 429);
+      assert.ok(Number(last.headers.get("retry-after")) > 0);
+      assert.match(await last.text(), /data-code="too_many_attempts"/);
+    } finally {
+      await other.stop();
+      removeDir(other.dataDir);
+    }
+  });
+
   it("takes ID tokens signed with a key the provider rotated to", async () => {
     await signedIn("alice-sub");
     await provider.rotateKeys();

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import { isSlipwayError } from "../../domain/errors.js";
+import { isSlipwayError, SlipwayError } from "../../domain/errors.js";
 import { parseBody, resolvePrincipal, sessionIdOf } from "../context.js";
+import { BeginLimiter } from "./begin-limiter.js";
 import { signedOutPage, signInRefusedPage } from "./sign-in-pages.js";
 import {
   completeSignIn,
@@ -25,17 +26,23 @@ const logoutTokenBody = z.strictObject({ logout_token: z.string().min(1).max(16_
  * logout tokens. A refused sign-in gets a page that says why, an audit event, and no session.
  */
 export function registerOAuthPages(app: FastifyInstance, ctx: SignInContext): void {
+  // A person begins a few; a course behind one NAT some dozens in ten minutes.
+  const begins = new BeginLimiter({ limit: 60, windowMs: 10 * 60_000 });
   app.get("/hub/oauth_login", async (request, reply) => {
     const next = nextOf(request);
     if (await resolvePrincipal(ctx, request)) return reply.redirect(next, 302);
+    const address = signInRequest(ctx, request, { params: {} }).address;
     try {
+      if (!begins.allow(address)) {
+        throw new SlipwayError("too_many_attempts", undefined, { retryAfter: begins.retryAfter(address) });
+      }
       const start = await ctx.authenticator.begin(next, { direct: true });
       if (start.kind !== "redirect") return reply.redirect("/hub/login", 302);
       setSessionCookie(ctx, reply, start.handle);
       return reply.redirect(start.location, 302);
     } catch (err) {
       if (!isSlipwayError(err)) throw err;
-      await ctx.signIn.refused(err.code, signInRequest(ctx, request, { params: {} }).address);
+      await ctx.signIn.refused(err.code, address);
       return signInRefusedPage(reply, err);
     }
   });
