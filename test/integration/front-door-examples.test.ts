@@ -4,6 +4,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { parse } from "yaml";
+import { validateConfig } from "../../src/config/load-config.js";
 import { makeLaunchCertificate } from "../../src/launchers/launch-certificate.js";
 import {
   APACHE_BINARY,
@@ -46,6 +48,31 @@ function apacheCheck(
   });
   return run(APACHE_BINARY, ["-d", dir, "-f", conf, "-t"]);
 }
+
+/** The Slipway configuration an example's header comment shows: the comment lines after its heading. */
+function slipwayConfigOf(example: string): unknown {
+  const lines = example.split("\n");
+  const start =
+    lines.indexOf("# The matching Slipway configuration (docs/auth.md explains each key and directive):") + 2;
+  assert.ok(start > 1, "the example shows the Slipway configuration that goes with it");
+  const length = lines.slice(start).findIndex((line) => line === "#" || !line.startsWith("#"));
+  return parse(
+    lines
+      .slice(start, start + length)
+      .map((line) => line.replace(/^# ?/, ""))
+      .join("\n"),
+  );
+}
+
+describe("the Slipway configuration the front-door examples show", () => {
+  for (const example of [APACHE_EXAMPLE, NGINX_EXAMPLE]) {
+    it(`is valid as ${example.slice(REPO.length + 1)} shows it`, () => {
+      const result = validateConfig(slipwayConfigOf(readFileSync(example, "utf8")));
+      assert.ok(result.ok, result.ok ? "" : result.errors.join("\n"));
+      assert.equal(result.config.auth.type, "trusted-header");
+    });
+  }
+});
 
 /** The example with its commented sticky-balancer recipe switched on instead of the socket. */
 function withBalancer(example: string): string {

@@ -95,6 +95,8 @@ export function writeApacheConfig(config: ApacheMainConfig): string {
     "ServerLimit 2",
     "ThreadsPerChild 32",
     "MaxRequestWorkers 64",
+    "MinSpareThreads 8",
+    "MaxSpareThreads 64",
     ...(config.runAs ? [`User ${config.runAs.user}`, `Group "#${config.runAs.gid}"`] : []),
     `Listen 127.0.0.1:${config.port}`,
     ...(config.accessLog
