@@ -31,7 +31,9 @@ function followServers(ctx: PageContext, table: HTMLElement | null): void {
     if (!Array.isArray(models)) return;
     const names = new Set(models.filter(isServerModel).map((m) => m.name));
     for (const row of document.querySelectorAll<HTMLElement>("tr[data-server]")) {
-      if (!names.has(row.dataset["server"] ?? "")) row.remove();
+      const name = row.dataset["server"] ?? "";
+      // The default server's row is always there, made in the store or not (its Start makes it).
+      if (name !== "" && !names.has(name)) row.remove();
     }
     models.forEach(show);
     tick();
