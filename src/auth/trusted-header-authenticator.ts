@@ -71,7 +71,12 @@ export class TrustedHeaderAuthenticator implements Authenticator {
     return this.#settings.logoutUrl;
   }
 
-  stillVouches(subject: string | undefined, headerValues: (name: string) => readonly string[]): boolean {
+  stillVouches(
+    subject: string | undefined,
+    headerValues: (name: string) => readonly string[],
+    peer: string,
+  ): boolean {
+    if (!this.#settings.trustedPeers.includes(peer)) return false;
     const values = headerValues(this.#settings.userHeader);
     return subject !== undefined && values.length === 1 && values[0]?.trim() === subject;
   }

@@ -1,5 +1,6 @@
 import { can, type Principal } from "../domain/principal.js";
 import type { Session } from "../domain/types.js";
+import { peerOfSocket } from "../http/context.js";
 import { headerValuesIn } from "../http/header-values.js";
 import { readCookie } from "../http/cookies.js";
 import type { Authenticator } from "../ports/authenticator.js";
@@ -40,7 +41,8 @@ export function proxyAuthentication(deps: {
   const vouched = (session: Session, req: CredentialRequest): boolean => {
     if (session.auth?.kind !== "header" || deps.stillVouches === undefined) return true;
     const raw = req.rawHeaders ?? req.raw ?? [];
-    return deps.stillVouches(session.auth.idpSubject, (name) => headerValuesIn(raw, name));
+    const values = (name: string) => headerValuesIn(raw, name);
+    return deps.stillVouches(session.auth.idpSubject, values, peerOfSocket(req.socket));
   };
   const proxyAuthenticate = (req: CredentialRequest) => {
     const token = TokenService.fromHeader(req.headers.authorization);

@@ -1,5 +1,5 @@
 import { chmod, lstat, unlink } from "node:fs/promises";
-import { createServer, type Server } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import { buildApp } from "../http/app.js";
 import { markFrontDoorConnection, type HttpContext } from "../http/context.js";
 import { createFrontDoor, type FrontDoor, type FrontDoorProxy } from "../proxy/front-door.js";
@@ -38,9 +38,11 @@ export async function buildWebApp(
     async listen() {
       await app.listen({ port, host });
       if (frontDoorSocket !== undefined) {
-        const server = await listenOnFrontDoorSocket(frontDoorSocket, (socket) =>
-          app.server.emit("connection", socket),
-        );
+        const server = await listenOnFrontDoorSocket(frontDoorSocket, (socket) => {
+          // Through node:http only: the proxy then sees the socket, so it knows the front door.
+          if (frontDoor) frontDoor.acceptWithoutFastPath(socket);
+          else socket.destroy();
+        });
         disposables.add(() => new Promise<void>((done) => server.close(() => done())));
       }
       const address = app.server.address();
@@ -55,7 +57,7 @@ export async function buildWebApp(
  * the user in a header when `auth.trustedHeader.trustedPeers` says so. Who may connect is decided
  * by the socket's group and its directory's permissions.
  */
-async function listenOnFrontDoorSocket(path: string, accept: (socket: object) => void): Promise<Server> {
+async function listenOnFrontDoorSocket(path: string, accept: (socket: Socket) => void): Promise<Server> {
   const existing = await lstat(path).catch(() => undefined);
   if (existing?.isSocket()) await unlink(path);
   else if (existing)

@@ -81,8 +81,15 @@ export function markFrontDoorConnection(socket: object): void {
  * never what a forwarded header claims: only a trusted peer may name the user in a header.
  */
 export function peerOf(request: FastifyRequest): string {
-  if (frontDoorSockets.has(request.socket)) return "unix";
-  return request.socket.remoteAddress ?? "unknown";
+  return peerOfSocket(request.socket);
+}
+
+/** The same, for a connection the proxy holds. */
+export function peerOfSocket(socket: object | undefined): string {
+  if (socket === undefined) return "unknown";
+  if (frontDoorSockets.has(socket)) return "unix";
+  const address: unknown = Reflect.get(socket, "remoteAddress");
+  return typeof address === "string" ? address : "unknown";
 }
 
 export function clientAddress(ctx: Pick<HttpContext, "trustForwarded">, request: FastifyRequest): string {
@@ -116,7 +123,8 @@ export async function resolvePrincipal(
   const vouches = ctx.authenticator.stillVouches?.bind(ctx.authenticator);
   if (session.session.auth?.kind === "header" && vouches !== undefined) {
     const raw = request.raw.rawHeaders;
-    if (!vouches(session.session.auth.idpSubject, (name) => headerValuesIn(raw, name))) return null;
+    const values = (name: string) => headerValuesIn(raw, name);
+    if (!vouches(session.session.auth.idpSubject, values, peerOf(request))) return null;
   }
   return session.principal;
 }

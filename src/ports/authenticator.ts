@@ -44,7 +44,11 @@ export interface Authenticator {
    * signed in at the front door in the same browser) or nobody is not honoured. Methods without
    * such a header do not have it.
    */
-  stillVouches?(subject: string | undefined, headerValues: (name: string) => readonly string[]): boolean;
+  stillVouches?(
+    subject: string | undefined,
+    headerValues: (name: string) => readonly string[],
+    peer: string,
+  ): boolean;
 }
 
 export interface AuthenticatorCapabilities {

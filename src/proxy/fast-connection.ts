@@ -158,7 +158,9 @@ export class FastConnection implements ExchangeClient {
       this.scanFrom = 0;
       this.clearHeadTimer();
       const request =
-        end + 4 > this.door.maxHeadSize ? undefined : parseRequestHead(buffered, end, this.door.maxHeaders);
+        end + 4 > this.door.maxHeadSize
+          ? undefined
+          : parseRequestHead(buffered, end, this.door.maxHeaders, this.socket);
       const route = request === undefined ? undefined : this.door.admit(request);
       if (request === undefined || route === undefined) {
         this.handOff();

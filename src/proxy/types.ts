@@ -51,6 +51,8 @@ export interface CredentialRequest {
   readonly rawHeaders?: readonly string[] | undefined;
   /** The same, from the fast path's own parse. */
   readonly raw?: readonly string[] | undefined;
+  /** The connection (its peer: a front door's identity header counts only from the front door). */
+  readonly socket?: object | undefined;
 }
 
 /**

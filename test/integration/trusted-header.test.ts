@@ -204,6 +204,10 @@ describe("signing in through an authenticating front door (trusted header)", () 
     assert.equal((await viaSocket(socket, "/hub/api/user", as(undefined))).status, 401);
     const direct = await fetch(`${hub.url}/hub/api/user`, { headers: { cookie } });
     assert.equal(direct.status, 401);
+    // The right name in the header, but not from the front door: the session still does not count.
+    const forged = { cookie, "x-remote-user": "dora" };
+    assert.equal((await fetch(`${hub.url}/hub/api/user`, { headers: forged })).status, 401);
+    assert.equal((await fetch(`${hub.url}/user/dora/tree`, { headers: forged })).status, 401);
     const own = await viaSocket(socket, "/user/dora/tree", as("dora"));
     const other = await viaSocket(socket, "/user/dora/tree", as("erin"));
     assert.notEqual(own.status, 401, own.body);
