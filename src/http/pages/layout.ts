@@ -11,6 +11,8 @@ export interface PageOptions {
   readonly body: Html;
   /** Name of the client-side module to run (`home`, `spawn-pending`, `admin`), if any. */
   readonly script?: string;
+  /** Where the browser goes on its own at once (a sign-out that continues at the provider). */
+  readonly refreshTo?: string;
 }
 
 export function page(options: PageOptions): string {
@@ -22,6 +24,7 @@ export function page(options: PageOptions): string {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>${options.title} · Slipway</title>
         <link rel="stylesheet" href="/hub/static/slipway.css" />
+        ${options.refreshTo ? html`<meta http-equiv="refresh" content="0;url=${options.refreshTo}" />` : ""}
         ${options.xsrf ? html`<meta name="slipway-xsrf" content="${options.xsrf}" />` : ""}
         ${user ? html`<meta name="slipway-user" content="${user.name}" />` : ""}
         ${options.script ? html`<script type="module" src="/hub/static/app.js" data-page="${options.script}"></script>` : ""}

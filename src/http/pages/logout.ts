@@ -4,6 +4,7 @@ import { SlipwayError } from "../../domain/errors.js";
 import { checkSameOrigin, clientAddress, parseBody, sessionIdOf } from "../context.js";
 import { html } from "../html.js";
 import { page } from "./layout.js";
+import { continueSignOutPage } from "./sign-in-pages.js";
 import { cookieOptions, type SignInContext } from "./sign-in-flow.js";
 
 const logoutBody = z.strictObject({ _xsrf: z.string().max(256).optional() });
@@ -53,6 +54,11 @@ export function registerLogoutPage(app: FastifyInstance, ctx: SignInContext): vo
     }
     // On to the method's own way out (the provider's end-session endpoint, the front door's
     // logout), so that signing out does not sign the user straight back in.
-    return reply.redirect(await ctx.authenticator.logoutUrl(authState), 303);
+    const target = await ctx.authenticator.logoutUrl(authState);
+    if (target.startsWith("/hub/")) return reply.redirect(target, 303);
+    // Off to the provider or the front door's logout, which redirect on to the provider. The pages'
+    // Content-Security-Policy (form-action 'self') forbids a form's POST to end up elsewhere through
+    // redirects, so the browser goes there from a page of its own instead, as a new navigation.
+    return continueSignOutPage(reply, target);
   });
 }

@@ -35,6 +35,19 @@ export function signInRefusedPage(reply: FastifyReply, err: SlipwayError): strin
   });
 }
 
+/** The hub's session has ended; the browser goes on to the provider's (or front door's) sign-out. */
+export function continueSignOutPage(reply: FastifyReply, target: string): string {
+  return htmlPage(reply, {
+    title: "Signing out",
+    refreshTo: target,
+    body: html`<section class="card narrow">
+      <h1>Signing out</h1>
+      <p>You are signed out of this hub. Now signing you out at your institution…</p>
+      <p><a id="continue-sign-out" href="${target}">Continue</a></p>
+    </section>`,
+  });
+}
+
 /** Where a sign-out ends once the provider or front door has ended its own session too. */
 export function signedOutPage(reply: FastifyReply, providerUnreachable: boolean): string {
   return htmlPage(reply, {
