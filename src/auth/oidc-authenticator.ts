@@ -150,7 +150,9 @@ export class OidcAuthenticator implements Authenticator {
     const config = await this.#discovered();
     const metadata = config.serverMetadata();
     if (!metadata.jwks_uri) throw new SlipwayError("invalid_logout_token", "The provider publishes no keys.");
-    this.#jwks ??= jose.createRemoteJWKSet(new URL(metadata.jwks_uri));
+    // A key the set does not hold makes jose read it again, at most once a second: a rotated-to key
+    // is found at once, and forged tokens with made-up key ids cannot flood the provider.
+    this.#jwks ??= jose.createRemoteJWKSet(new URL(metadata.jwks_uri), { cooldownDuration: 1000 });
     let payload: jose.JWTPayload;
     try {
       ({ payload } = await jose.jwtVerify(token, this.#jwks, {

@@ -45,6 +45,7 @@ export async function authentication(
     policy: accessPolicy(config),
     method: authenticator.kind,
     log: log("identity"),
+    clock: hub.clock,
   });
   return { authenticator, signIn };
 }

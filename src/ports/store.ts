@@ -240,6 +240,8 @@ export interface SignInStateStore {
 export interface UsedTokenIdStore {
   /** Records the id; false when it was recorded before (a replay). */
   use(key: string, expiresAt: Date): Promise<boolean>;
+  /** Whether the id was recorded and has not expired. */
+  seen(key: string, now: Date): Promise<boolean>;
   deleteExpired(now: Date): Promise<number>;
 }
 

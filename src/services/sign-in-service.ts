@@ -3,6 +3,7 @@ import { SlipwayError, isSlipwayError } from "../domain/errors.js";
 import type { Session, SessionAuth, User } from "../domain/types.js";
 import type { AuditLog } from "../ports/audit.js";
 import type { AuthState, Identity, ProviderLogout } from "../ports/authenticator.js";
+import type { Clock } from "../ports/clock.js";
 import type { Logger } from "../ports/logger.js";
 import type { Sealer } from "../ports/security.js";
 import type { Store } from "../ports/store.js";
@@ -23,6 +24,7 @@ export class SignInService {
   readonly #policy: AccessPolicy;
   readonly #method: string;
   readonly #log: Logger;
+  readonly #clock: Clock;
 
   constructor(deps: {
     store: Store;
@@ -33,7 +35,9 @@ export class SignInService {
     /** The authenticator's kind, recorded with sessions and events. */
     method: string;
     log: Logger;
+    clock: Clock;
   }) {
+    this.#clock = deps.clock;
     this.#store = deps.store;
     this.#sessions = deps.sessions;
     this.#sealer = deps.sealer;
@@ -53,6 +57,15 @@ export class SignInService {
       throw error;
     }
     const result = await this.#sessions.createSession(user, "full", this.#sessionAuth(identity));
+    const provider = identity.provider;
+    if (provider?.session !== undefined) {
+      // Remembered beyond the session itself: a logout token for a session that has ended since
+      // (signed out here, timed out) is answered as done, one for a sid never seen is refused.
+      await this.#store.usedTokenIds.use(
+        issuedSidKey(provider.issuer, provider.session),
+        result.session.expiresAt,
+      );
+    }
     await this.#audit.record({
       kind: "sign_in",
       actor: user.name,
@@ -117,7 +130,12 @@ export class SignInService {
       ...(logout.session !== undefined && { session: logout.session }),
     });
     if (logout.session !== undefined && userIds.length === 0) {
-      throw new SlipwayError("invalid_logout_token", "No session of this hub has that sid.");
+      const issued = await this.#store.usedTokenIds.seen(
+        issuedSidKey(logout.issuer, logout.session),
+        this.#clock.now(),
+      );
+      if (!issued)
+        throw new SlipwayError("invalid_logout_token", "No session of this hub ever had that sid.");
     }
     const users = await Promise.all(userIds.map((id) => this.#store.users.getById(id)));
     const names = users.flatMap((u) => (u ? [u.name] : []));
@@ -203,4 +221,9 @@ export class SignInService {
       throw new SlipwayError("name_collision");
     return user;
   }
+}
+
+/** The key under which a provider session id this hub signed someone in with is remembered. */
+function issuedSidKey(issuer: string, sid: string): string {
+  return `issued-sid:${issuer}#${sid}`;
 }

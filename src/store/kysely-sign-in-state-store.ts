@@ -58,6 +58,16 @@ export class KyselyUsedTokenIdStore implements UsedTokenIdStore {
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
+  async seen(key: string, now: Date): Promise<boolean> {
+    const row = await this.#ctx.db
+      .selectFrom("used_token_ids")
+      .select("key")
+      .where("key", "=", key)
+      .where("expires_at", ">", this.#ctx.dialect.time(now))
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   async deleteExpired(now: Date): Promise<number> {
     const result = await this.#ctx.db
       .deleteFrom("used_token_ids")

@@ -51,6 +51,7 @@ const ACCOUNTS = [
   // Signed in only by the back-channel tests, so each of their provider sessions is one of the hub's.
   account("dan-sub", "dan", ["/sdcc/users"]),
   account("kim-sub", "kim", ["/sdcc/users"]),
+  account("lea-sub", "lea", ["/sdcc/users"]),
 ];
 
 interface Me {
@@ -480,6 +481,33 @@ describe("signing in through an OpenID provider", () => {
     } finally {
       await restarted.stop();
     }
+  });
+
+  it("answers the provider's logout of a session the hub has already ended as done (200)", async () => {
+    const b = await signedIn("lea-sub");
+    const [sid] = provider.sids("lea-sub", "slipway");
+    assert.ok(sid);
+    const page = await fetchAs(b, "/hub/logout");
+    const xsrf = /name="_xsrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
+    await fetchAs(b, "/hub/logout", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: hub.url },
+      body: `_xsrf=${encodeURIComponent(xsrf)}`,
+    });
+    const token = await provider.sign(
+      {
+        iss: provider.issuer,
+        aud: "slipway",
+        iat: Math.floor(Date.now() / 1000),
+        jti: "after-sign-out",
+        sub: "lea-sub",
+        sid,
+        events: { "http://schemas.openid.net/event/backchannel-logout": {} },
+      },
+      { typ: "logout+jwt" },
+    );
+    const answer = await postLogoutToken(token);
+    assert.equal(answer.status, 200, await answer.text());
   });
 
   async function postLogoutToken(token: string): Promise<Response> {

@@ -86,6 +86,7 @@ describe("the sign-in page, whatever the authenticator begins with", () => {
       policy: openAccess,
       method: authenticator.kind,
       log,
+      clock: accounts.clock,
     });
     const ctx = {
       authenticator,

@@ -83,7 +83,9 @@ export function registerOAuthPages(app: FastifyInstance, ctx: SignInContext): vo
       if (!isSlipwayError(err)) throw err;
       await ctx.signIn.refusedLogout(err.code, address);
       // OpenID Connect Back-Channel Logout 1.0 §2.8: 400 for a token that failed validation.
-      return reply.code(400).send({ error: "invalid_request", code: err.code });
+      return reply
+        .code(400)
+        .send({ error: "invalid_request", error_description: err.message, code: err.code });
     }
   });
 }

@@ -180,6 +180,9 @@ export function identityStoreContract(withStore: WithStore): void {
       withStore(async ({ store }) => {
         assert.equal(await store.usedTokenIds.use("jti-1", at(120_000)), true);
         assert.equal(await store.usedTokenIds.use("jti-1", at(120_000)), false);
+        assert.equal(await store.usedTokenIds.seen("jti-1", at(119_999)), true);
+        assert.equal(await store.usedTokenIds.seen("jti-1", at(120_000)), false, "not once expired");
+        assert.equal(await store.usedTokenIds.seen("jti-2", at(0)), false);
         assert.equal(await store.usedTokenIds.deleteExpired(at(120_000)), 1);
         assert.equal(await store.usedTokenIds.use("jti-1", at(240_000)), true);
       }),
