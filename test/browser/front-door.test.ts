@@ -220,48 +220,31 @@ describe("in a browser, through Apache with mod_auth_openidc: sign in at the pro
     await other.close();
   });
 
-  /**
-   * The hub's pages send `Content-Security-Policy: form-action 'self'`, and Chromium applies it to
-   * every redirect after a form's POST: the sign-out form's chain (the hub's 303 to the front
-   * door's logout, Apache's 302 to the provider's end_session_endpoint) is cut at the provider.
-   * With that header removed from the home page, these two steps pass as written.
-   */
-  const SIGN_OUT_BLOCKED =
-    "the hub's CSP form-action 'self' blocks the sign-out redirect chain to the provider";
+  it("signs out at the hub, then at the front door and at the provider, which asks first", async () => {
+    await page.goto("/hub/home");
+    await page.locator("#sign-out").click();
+    await page.waitForURL((url) => url.origin === provider.issuer);
+    await page.getByRole("heading", { name: "Sign out" }).waitFor();
+    await screenshot(page, "browser-front-door-provider-logout");
+    await page.getByRole("button", { name: "Sign out", exact: true }).click();
+    await page.waitForURL(`${front.url}/hub/logged-out`);
+    await page.getByRole("heading", { name: "You are signed out" }).waitFor();
+  });
 
-  it(
-    "signs out at the hub, then at the front door and at the provider, which asks first",
-    { todo: SIGN_OUT_BLOCKED },
-    async () => {
-      await page.goto("/hub/home");
-      await page.locator("#sign-out").click();
-      await page.waitForURL((url) => url.origin === provider.issuer);
-      await page.getByRole("heading", { name: "Sign out" }).waitFor();
-      await screenshot(page, "browser-front-door-provider-logout");
-      await page.getByRole("button", { name: "Sign out", exact: true }).click();
-      await page.waitForURL(`${front.url}/hub/logged-out`);
-      await page.getByRole("heading", { name: "You are signed out" }).waitFor();
-    },
-  );
-
-  it(
-    "then the notebook URL leads to the provider's sign-in form, not back in",
-    { todo: SIGN_OUT_BLOCKED },
-    async () => {
-      await page.goto(`/user/${NAME}/tree`);
-      await page.waitForURL(
-        (url) => url.origin === provider.issuer && url.pathname.startsWith("/interaction/"),
-      );
-      await page.getByLabel("User name").waitFor();
-      await page.getByLabel("Password").waitFor();
-      const cookies = await context.cookies(front.url);
-      assert.deepEqual(
-        cookies
-          .filter((c) => c.value !== "" && ["slipway-session", "mod_auth_openidc_session"].includes(c.name))
-          .map((c) => c.name),
-        [],
-        "neither the hub's nor the front door's session cookie is left",
-      );
-    },
-  );
+  it("then the notebook URL leads to the provider's sign-in form, not back in", async () => {
+    await page.goto(`/user/${NAME}/tree`);
+    await page.waitForURL(
+      (url) => url.origin === provider.issuer && url.pathname.startsWith("/interaction/"),
+    );
+    await page.getByLabel("User name").waitFor();
+    await page.getByLabel("Password").waitFor();
+    const cookies = await context.cookies(front.url);
+    assert.deepEqual(
+      cookies
+        .filter((c) => c.value !== "" && ["slipway-session", "mod_auth_openidc_session"].includes(c.name))
+        .map((c) => c.name),
+      [],
+      "neither the hub's nor the front door's session cookie is left",
+    );
+  });
 });

@@ -194,55 +194,35 @@ describe("in a browser: signing in through an OpenID provider, to a notebook and
     await notebook.close();
   });
 
-  /**
-   * The hub answers its sign-out form with a 303 to the provider's end_session_endpoint, another
-   * origin, and its Content-Security-Policy has form-action 'self', which Chromium applies to the
-   * form's redirects too: the browser stays on /hub/logout and the provider's session stays open.
-   * With the provider's origin allowed there, these two steps pass as written.
-   */
-  const SIGN_OUT_BLOCKED = "the hub's CSP form-action 'self' blocks the sign-out redirect to the provider";
+  it("signs out at the hub, then at the provider's confirmation, and lands on the hub's signed-out page", async () => {
+    await page.goto("/hub/logout");
+    await page.getByRole("heading", { name: "Sign out?" }).waitFor();
+    // The hub's answer to the form is a redirect to another origin, which the page's own
+    // Content-Security-Policy (form-action) may forbid: then the browser stays here and says why.
+    const refusedByPolicy = page.waitForEvent("console", {
+      predicate: (message) => message.text().includes("Content Security Policy"),
+    });
+    await page.getByRole("main").getByRole("button", { name: "Sign out" }).click();
+    const outcome = await Promise.race([
+      page.waitForURL((url) => url.origin === provider.issuer).then(() => "at the provider"),
+      refusedByPolicy.then((message) => message.text()),
+    ]);
+    assert.equal(outcome, "at the provider");
+    await page.getByText("Sign out of the Slipway test provider?").waitFor();
+    await page.getByRole("button", { name: "Sign out", exact: true }).click();
+    await page.waitForURL(`${hub.url}/hub/logged-out`);
+    await page.getByRole("heading", { name: "You are signed out" }).waitFor();
+    await screenshot(page, "browser-oidc-logged-out");
+    assert.equal(await whoAmI(page), 401);
+  });
 
-  it(
-    "signs out at the hub, then at the provider's confirmation, and lands on the hub's signed-out page",
-    { todo: SIGN_OUT_BLOCKED },
-    async () => {
-      await page.goto("/hub/logout");
-      await page.getByRole("heading", { name: "Sign out?" }).waitFor();
-      // The hub's answer to the form is a redirect to another origin, which the page's own
-      // Content-Security-Policy (form-action) may forbid: then the browser stays here and says why.
-      const refusedByPolicy = page.waitForEvent("console", {
-        predicate: (message) => message.text().includes("Content Security Policy"),
-      });
-      await page.getByRole("main").getByRole("button", { name: "Sign out" }).click();
-      const outcome = await Promise.race([
-        page.waitForURL((url) => url.origin === provider.issuer).then(() => "at the provider"),
-        refusedByPolicy.then((message) => message.text()),
-      ]);
-      assert.equal(outcome, "at the provider");
-      await page.getByText("Sign out of the Slipway test provider?").waitFor();
-      await page.getByRole("button", { name: "Sign out", exact: true }).click();
-      await page.waitForURL(`${hub.url}/hub/logged-out`);
-      await page.getByRole("heading", { name: "You are signed out" }).waitFor();
-      await screenshot(page, "browser-oidc-logged-out");
-      assert.equal(await whoAmI(page), 401);
-    },
-  );
-
-  it(
-    "sends the notebook URL to the hub's sign-in again, and the provider asks for the form again",
-    { todo: SIGN_OUT_BLOCKED },
-    async () => {
-      await page.goto(notebookPath);
-      await toProviderForm(page);
-      // A provider that still had a session of alice would fill in her name.
-      assert.equal(
-        await page.getByLabel("User name").inputValue(),
-        "",
-        "the provider has no session of alice",
-      );
-      assert.equal(await whoAmI(page), 401, "no hub session came back on the way");
-    },
-  );
+  it("sends the notebook URL to the hub's sign-in again, and the provider asks for the form again", async () => {
+    await page.goto(notebookPath);
+    await toProviderForm(page);
+    // A provider that still had a session of alice would fill in her name.
+    assert.equal(await page.getByLabel("User name").inputValue(), "", "the provider has no session of alice");
+    assert.equal(await whoAmI(page), 401, "no hub session came back on the way");
+  });
 
   it("refuses an account outside the allowed groups with a page that says why, and starts no session", async () => {
     const refused = await freshPage();
