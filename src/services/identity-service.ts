@@ -67,7 +67,7 @@ const FAILURE_WINDOW_MS = 15 * 60_000;
 /**
  * Built-in accounts: passwords, TOTP, set-up links and the throttling of sign-in attempts. The
  * sign-in methods prove an account (through the steps of its second factor, each a session of its
- * own, kept by the session service) and leave the full session to `SessionService.startSession`,
+ * own, kept by the session service) and leave the full session to `SignInService.start`,
  * which serves every authenticator.
  */
 export class IdentityService {

@@ -162,23 +162,4 @@ describe("SessionService", () => {
     sessions.forgetUser(alice.id);
     assert.equal(await sessions.resolveSession(sessionId), null);
   });
-
-  it("starts a full session only for an account that exists and is enabled", async () => {
-    const sessions = sessionsWith();
-    const identity = {
-      name: "alice",
-      displayName: "alice",
-      groups: [],
-
-      authState: null,
-    };
-    const started = await sessions.startSession(identity);
-    assert.equal(started.session.stage, "full");
-    assert.equal(started.user.id, alice.id);
-    await assert.rejects(sessions.startSession({ ...identity, name: "nobody" }), {
-      code: "not_authenticated",
-    });
-    await store.users.update(alice.id, { disabled: true });
-    await assert.rejects(sessions.startSession(identity), { code: "user_disabled" });
-  });
 });

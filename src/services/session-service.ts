@@ -1,8 +1,6 @@
-import { SlipwayError } from "../domain/errors.js";
 import type { Principal } from "../domain/principal.js";
 import { roleScopes } from "../domain/scopes.js";
 import type { Session, SessionAuth, SessionStage, User } from "../domain/types.js";
-import type { Identity } from "../ports/authenticator.js";
 import type { Clock } from "../ports/clock.js";
 import type { Logger } from "../ports/logger.js";
 import type { IdpSessionKey, Store } from "../ports/store.js";
@@ -70,17 +68,6 @@ export class SessionService {
   onSessionEnd(listener: (credentialKey: string, userId: number) => void): () => void {
     this.#sessionEndListeners.add(listener);
     return () => this.#sessionEndListeners.delete(listener);
-  }
-
-  /**
-   * Starts a full session for an identity an authenticator vouched for: the account it names
-   * must exist and be enabled.
-   */
-  async startSession(identity: Identity): Promise<SignInResult> {
-    const user = await this.#store.users.getByName(identity.name);
-    if (!user) throw new SlipwayError("not_authenticated");
-    if (user.disabled) throw new SlipwayError("user_disabled");
-    return this.createSession(user, "full");
   }
 
   /**

@@ -193,7 +193,8 @@ export class SignInService {
       ...(decision.admin !== undefined && { admin: decision.admin }),
     });
     await this.#store.groups.setIdpMemberships(user.id, decision.groups);
-    if (user.admin !== account.admin || user.zone !== account.zone) this.#sessions.forgetUser(user.id);
+    // Sessions of this user cached by this replica carry the account as it was: read it afresh.
+    this.#sessions.forgetUser(user.id);
     return user;
   }
 
