@@ -23,7 +23,7 @@ function viaSocket(
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { socketPath, path, headers, setHost: Array.isArray(headers) ? false : true },
+      { socketPath, path, headers, setHost: Array.isArray(headers) ? false : true, agent: false },
       (res) => {
         let body = "";
         res.setEncoding("utf8");
@@ -45,6 +45,7 @@ function viaSocketPost(socketPath: string, path: string, headers: OutgoingHttpHe
         socketPath,
         path,
         method: "POST",
+        agent: false,
         headers: { ...headers, "content-type": "application/json", "content-length": body.length },
       },
       (res) => {
@@ -255,6 +256,16 @@ describe("signing in through an authenticating front door (trusted header)", () 
     }
   });
 
+  it("answers an oversized header with 431 and starts no session", async () => {
+    const answer = await login({
+      host: "hub.example",
+      "x-remote-user": "alice",
+      "x-remote-groups": "g,".repeat(20_000),
+    });
+    assert.equal(answer.status, 431);
+    assert.equal(sessionCookieOf(answer), undefined);
+  });
+
   it("asks the front door to sign in a request on its socket without the header (401)", async () => {
     const answer = await login({ host: "hub.example" });
     assert.equal(answer.status, 401);
@@ -274,6 +285,7 @@ describe("signing in through an authenticating front door (trusted header)", () 
       const req = httpRequest(
         {
           socketPath: socket,
+          agent: false,
           path: "/hub/logout",
           method: "POST",
           headers: {
