@@ -7,9 +7,10 @@ import type { Assembly } from "./bootstrap/assembly.js";
 import { startCredentialSweep } from "./bootstrap/credential-sweep.js";
 import { prepareDataDir } from "./bootstrap/data-dir.js";
 import { Disposables } from "./bootstrap/disposables.js";
-import { firstAdminGate } from "./bootstrap/first-admin-gate.js";
+import { firstAdminGate, offerFirstAdmin } from "./bootstrap/first-admin-gate.js";
 import { HubMetrics } from "./bootstrap/hub-metrics.js";
 import { hubAudit } from "./bootstrap/hub-audit.js";
+import { hubHttpContext } from "./bootstrap/http-context.js";
 import { hubProxy } from "./bootstrap/hub-proxy.js";
 import { hubServers } from "./bootstrap/hub-servers.js";
 import { openHubStore, openSealer } from "./bootstrap/hub-store.js";
@@ -23,13 +24,11 @@ import { RouteMisses } from "./bootstrap/route-misses.js";
 import { closeSocketsOnSignOut } from "./bootstrap/signed-out-sockets.js";
 import { buildWebApp } from "./bootstrap/web-app.js";
 import type { Config } from "./config/schema.js";
-import type { HttpContext } from "./http/context.js";
 import { cookieNames } from "./http/cookies.js";
 import { systemClock, type Clock } from "./ports/clock.js";
 import type { Logger } from "./ports/logger.js";
 import type { ProcessRunner } from "./ports/process-runner.js";
 import { targetStatus } from "./proxy/target-status.js";
-import { GroupsService } from "./services/groups-service.js";
 import { UsersService } from "./services/users-service.js";
 import { InProcessNotifier } from "./store/in-process-notifier.js";
 import { VERSION } from "./version.js";
@@ -98,17 +97,19 @@ async function wireHub(options: HubOptions, disposables: Disposables): Promise<R
     origin: () => origin.value,
   });
   const misses = new RouteMisses(store.users);
+  const stillVouches = authenticator.stillVouches?.bind(authenticator);
   const credentials = {
     tokens,
     sessions,
     sessionCookie: cookies.session,
-    ...(authenticator.stillVouches && { stillVouches: authenticator.stillVouches.bind(authenticator) }),
+    ...(stillVouches && { stillVouches }),
   };
   const proxy = hubProxy(hub, { credentials, misses, metrics, origin });
   const probe = targetStatus(proxy.pins);
   const launchers = await buildLaunchers(hub, { installation, options, probe, origin, metrics });
   const servers = hubServers(hub, { ...launchers, store, sealer, random, notifier, audit, proxy, probe });
   disposables.add(misses.serve(servers));
+  const setupLinks = authenticator.capabilities.keepsPasswords;
   const users = new UsersService({
     store,
     identity,
@@ -117,41 +118,26 @@ async function wireHub(options: HubOptions, disposables: Disposables): Promise<R
     tokens,
     audit,
     log: log("users"),
-    setupLinks: authenticator.capabilities.keepsPasswords,
+    setupLinks,
   });
   disposables.add(closeSocketsOnSignOut({ tokens, sessions, users: store.users, sockets: proxy }));
   startActivityFlush(hub, { proxy, tokens, store });
 
   const gate = firstAdminGate(dataDir, random, () => store.users.count());
-  const noAccounts = (await store.users.count()) === 0;
-  // The first-admin page sets a password: with a provider or a front door, the first admin is
-  // made by the command line or by the provider's admin groups instead.
-  const keepsPasswords = authenticator.capabilities.keepsPasswords;
-  const firstAdminSecret = noAccounts && keepsPasswords ? await gate.issue() : undefined;
-  const ctx: HttpContext = {
-    authenticator,
-    signIn,
-    logoutClearCookies: config.auth.logoutClearCookies,
-    audit,
-    identity,
-    sessions,
-    tokens,
-    users,
-    groups: new GroupsService({ store, audit, log: log("groups") }),
-    servers,
+  const firstAdmin = await offerFirstAdmin(gate, {
+    noAccounts: (await store.users.count()) === 0,
+    keepsPasswords: authenticator.capabilities.keepsPasswords,
+  });
+  const ctx = hubHttpContext(hub, {
+    ...{ authenticator, signIn, audit, identity, sessions, tokens, users, servers, cookies },
     spawnOptions: launchers.spawnOptions,
-    cookies,
-    get publicOrigin() {
-      return origin.value;
-    },
-    trustForwarded: config.hub.trustForwardedHeaders,
+    store,
+    origin,
     firstAdmin: gate,
-    log: log("http"),
-    version: VERSION,
-    metrics: () => metrics.render(),
-    closeSessionSockets: (key) => proxy.closeSession(key),
-    slowSpawnWaitMs: options.slowSpawnWaitMs ?? 10_000,
-  };
+    metrics,
+    proxy,
+    slowSpawnWaitMs: options.slowSpawnWaitMs,
+  });
   const web = await buildWebApp(hub, ctx, proxy, { staticDir: installation.staticDir, hsts: origin.secure });
 
   await beforeTakingTraffic(() => servers.reconcile());
@@ -165,11 +151,8 @@ async function wireHub(options: HubOptions, disposables: Disposables): Promise<R
   return {
     url: origin.value,
     port,
-    firstAdminUrl: firstAdminSecret ? `${origin.value}/hub/first-admin/${firstAdminSecret}` : undefined,
-    firstAdminHint:
-      noAccounts && !keepsPasswords
-        ? "No accounts exist yet. Sign in as a member of one of auth.access.adminGroups, or make the first admin with: slipway user add NAME --admin"
-        : undefined,
+    firstAdminUrl: firstAdmin.secret && `${origin.value}/hub/first-admin/${firstAdmin.secret}`,
+    firstAdminHint: firstAdmin.hint,
     log: logger,
     close: () => disposables.close(),
   };

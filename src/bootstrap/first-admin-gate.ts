@@ -51,3 +51,23 @@ export function firstAdminGate(
     },
   };
 }
+
+/** How the first admin comes to be, told at start while the hub has no account. */
+export interface FirstAdminOffer {
+  /** The one-time link's secret (built-in accounts: the page sets a password). */
+  readonly secret: string | undefined;
+  /** With a provider or a front door, where people sign in: what to do instead. */
+  readonly hint: string | undefined;
+}
+
+export async function offerFirstAdmin(
+  gate: { issue(): Promise<string> },
+  { noAccounts, keepsPasswords }: { noAccounts: boolean; keepsPasswords: boolean },
+): Promise<FirstAdminOffer> {
+  if (!noAccounts) return { secret: undefined, hint: undefined };
+  if (keepsPasswords) return { secret: await gate.issue(), hint: undefined };
+  return {
+    secret: undefined,
+    hint: "No accounts exist yet. Sign in as a member of one of auth.access.adminGroups, or make the first admin with: slipway user add NAME --admin",
+  };
+}
