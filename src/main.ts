@@ -140,7 +140,7 @@ async function wireHub(options: HubOptions, disposables: Disposables): Promise<R
   });
   const web = await buildWebApp(hub, ctx, proxy, { staticDir: installation.staticDir, hsts: origin.secure });
 
-  await beforeTakingTraffic(() => servers.reconcile());
+  await keptAlive(() => servers.reconcile());
   const port = await web.listen();
   origin.settle(port);
   servers.startMonitor();
@@ -154,7 +154,7 @@ async function wireHub(options: HubOptions, disposables: Disposables): Promise<R
     firstAdminUrl: firstAdmin.secret && `${origin.value}/hub/first-admin/${firstAdmin.secret}`,
     firstAdminHint: firstAdmin.hint,
     log: logger,
-    close: () => disposables.close(),
+    close: () => keptAlive(() => disposables.close()),
   };
 }
 
@@ -176,14 +176,15 @@ async function assemble(
 }
 
 /**
- * Routes are rebuilt from the store, and interrupted launches adopted, before the hub takes
- * traffic. The clock's timers are unref'd and nothing listens yet: without this handle, a
- * reconcile waiting for the scheduler's batched answer would let the process exit silently.
+ * Work the hub must finish while nothing else may keep the process up: the reconcile before it
+ * takes traffic, and its close after the listeners are gone. The clock's timers are unref'd;
+ * without this handle, a reconcile or a stop waiting for the scheduler's batched answer would let
+ * the process exit (or a test runner give up) half-way.
  */
-async function beforeTakingTraffic(work: () => Promise<void>): Promise<void> {
+async function keptAlive<T>(work: () => Promise<T>): Promise<T> {
   const keepAlive = setInterval(() => undefined, 60_000);
   try {
-    await work();
+    return await work();
   } finally {
     clearInterval(keepAlive);
   }

@@ -7,6 +7,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { Totp } from "../../src/auth/totp.js";
 import { launchChromium, screenshot } from "../support/chromium.js";
 import { rememberSecret, removeDir, startTestHub, type TestHub } from "../support/test-hub.js";
+import { runCellInNewNotebook, tokenFromPage } from "../support/notebook-steps.js";
 
 const NAME = "ada";
 const PASSWORD = "pw-ada-correct-horse";
@@ -91,19 +92,8 @@ describe("in a browser: from the first-admin link to a running notebook and back
     assert.equal(await page.locator("header .who").textContent(), NAME);
     await screenshot(page, "browser-home");
 
-    // Teardown's safety net, made with the page's own session the way the hub's script calls the API.
-    const xsrf = (await page.locator('meta[name="slipway-xsrf"]').getAttribute("content")) ?? "";
-    const res = await context.request.post(`/hub/api/users/${NAME}/tokens`, {
-      headers: { "x-xsrf-token": xsrf, origin: hub.url },
-      data: { note: "browser suite teardown" },
-    });
-    assert.equal(res.status(), 201, await res.text());
-    const body: unknown = await res.json();
-    if (typeof body === "object" && body !== null && "token" in body && typeof body.token === "string") {
-      token = body.token;
-      rememberSecret(token);
-    }
-    assert.ok(token, "the token API answered a token");
+    // Teardown's safety net, made with the page's own session.
+    token = await tokenFromPage(page, NAME, hub.url, "browser suite teardown");
   });
 
   it("starts the server through the spawn form, shows progress over SSE and lands in the notebook UI", async () => {
@@ -122,17 +112,8 @@ describe("in a browser: from the first-admin link to a running notebook and back
   });
 
   it("creates a Python 3 notebook from the New menu, runs print(6*7) and shows 42", async () => {
-    await page.locator("#new-dropdown-button").click();
-    const popup = page.waitForEvent("popup");
-    await page.locator("#kernel-python3 a").click();
-    const notebook = await popup;
-    await notebook.waitForURL(/\/user\/ada\/notebooks\/Untitled[0-9]*\.ipynb/);
-    await notebook.locator("#kernel_indicator_icon.kernel_idle_icon").waitFor({ timeout: SERVER_TIMEOUT_MS });
-    await notebook.locator(".cell.code_cell .CodeMirror").first().click();
-    await notebook.keyboard.type("print(6*7)");
-    await notebook.keyboard.press("Shift+Enter");
-    const output = notebook.locator(".cell.code_cell").first().locator(".output_subarea pre");
-    await output.getByText("42", { exact: true }).waitFor();
+    const { notebook } = await runCellInNewNotebook(page, SERVER_TIMEOUT_MS);
+    assert.match(new URL(notebook.url()).pathname, /^\/user\/ada\/notebooks\/Untitled[0-9]*\.ipynb$/);
     await notebook.close();
   });
 

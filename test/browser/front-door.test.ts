@@ -9,6 +9,7 @@ import { freePort, startApacheFrontDoor, type ApacheFrontDoor } from "../support
 import { launchChromium, screenshot } from "../support/chromium.js";
 import { startTestProvider, type TestProvider } from "../support/oidc-test-provider.js";
 import { rememberSecret, removeDir, startTestHub, type TestHub } from "../support/test-hub.js";
+import { runCellInNewNotebook, tokenFromPage } from "../support/notebook-steps.js";
 
 const NAME = "ada";
 const PASSWORD = "pw-ada-at-the-provider";
@@ -148,41 +149,17 @@ describe("in a browser, through Apache with mod_auth_openidc: sign in at the pro
     assert.equal(user.name, NAME);
     assert.deepEqual(user.groups, ["lab.gpu", "staff"]);
 
-    const xsrf = (await page.locator('meta[name="slipway-xsrf"]').getAttribute("content")) ?? "";
-    const made = await context.request.post(`/hub/api/users/${NAME}/tokens`, {
-      headers: { "x-xsrf-token": xsrf, origin: front.url },
-      data: { note: "front-door suite teardown" },
-    });
-    assert.equal(made.status(), 201, await made.text());
-    const body: unknown = await made.json();
-    if (typeof body === "object" && body !== null && "token" in body && typeof body.token === "string") {
-      token = body.token;
-      rememberSecret(token);
-    }
-    assert.ok(token, "the token API answered a token");
+    // Teardown's safety net, made with the page's own session.
+    token = await tokenFromPage(page, NAME, front.url, "front-door suite teardown");
   });
 
   it("starts the server, and the notebook's kernel answers over a websocket through Apache", async () => {
     await page.goto(`/hub/spawn/${NAME}`);
     await page.locator("#spawn-form").getByRole("button", { name: "Start" }).click();
     await page.waitForURL(`**/user/${NAME}/tree**`, { timeout: SERVER_TIMEOUT_MS });
-    await page.locator("#new-dropdown-button").click();
-    const popup = page.waitForEvent("popup");
-    await page.locator("#kernel-python3 a").click();
-    const notebook = await popup;
-    const kernelSocket = notebook.waitForEvent("websocket", (ws) =>
-      /\/api\/kernels\/[^/]+\/channels/.test(ws.url()),
-    );
-    await notebook.locator("#kernel_indicator_icon.kernel_idle_icon").waitFor({ timeout: SERVER_TIMEOUT_MS });
-    const ws = await kernelSocket;
-    const wsUrl = new URL(ws.url());
-    assert.equal(wsUrl.host, new URL(front.url).host, "the kernel's websocket went to Apache");
-    assert.match(wsUrl.pathname, new RegExp(`^/user/${NAME}/api/kernels/`));
-    await notebook.locator(".cell.code_cell .CodeMirror").first().click();
-    await notebook.keyboard.type("print(6*7)");
-    await notebook.keyboard.press("Shift+Enter");
-    const output = notebook.locator(".cell.code_cell").first().locator(".output_subarea pre");
-    await output.getByText("42", { exact: true }).waitFor();
+    const { notebook, kernelSocketUrl } = await runCellInNewNotebook(page, SERVER_TIMEOUT_MS);
+    assert.equal(kernelSocketUrl.host, new URL(front.url).host, "the kernel's websocket went to Apache");
+    assert.match(kernelSocketUrl.pathname, new RegExp(`^/user/${NAME}/api/kernels/`));
     await notebook.close();
   });
 

@@ -5,20 +5,16 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Browser, BrowserContext, Page, WebSocket } from "playwright-core";
 import { launchChromium, screenshot } from "../support/chromium.js";
-import {
-  LOA2,
-  startTestProvider,
-  type TestAccount,
-  type TestProvider,
-} from "../support/oidc-test-provider.js";
+import { LOA2, startTestProvider, type TestProvider } from "../support/oidc-test-provider.js";
 import { rememberSecret, removeDir, startTestHub, type TestHub } from "../support/test-hub.js";
+import { runCellInNewNotebook, tokenFromPage } from "../support/notebook-steps.js";
+import { account, OTP } from "../support/oidc-hub.js";
 
 // A person's whole trip through an OpenID provider in a real browser: a hub page that needs a
 // session, the hub's sign-in button, the provider's form with a one-time code, a notebook, and the
 // two ways out (sign-out at the hub and at the provider, and the provider's back-channel logout).
 
 const SECRET = "slipway-oidc-browser-secret";
-const OTP = "424242";
 const NAME = "alice";
 const SUB = "alice-sub";
 /** Starting a real Jupyter server and kernel takes seconds; these bound each wait, not a sleep. */
@@ -27,12 +23,6 @@ const STEP_TIMEOUT_MS = 30_000;
 /** How soon the page's kernel websocket must close after the provider's back-channel logout. */
 const SOCKET_CLOSE_MS = 1_000;
 
-const account = (sub: string, name: string, groups: string[]): TestAccount => ({
-  sub,
-  password: `${sub}-password`,
-  otp: OTP,
-  claims: { preferred_username: name, name: `${name} (display)`, email: `${name}@example.org`, groups },
-});
 const ACCOUNTS = [account(SUB, NAME, ["/sdcc/users"]), account("eve-sub", "eve", ["/elsewhere"])];
 
 /** The kernel's websocket of a classic notebook page, through the hub's proxy. */
@@ -156,19 +146,8 @@ describe("in a browser: signing in through an OpenID provider, to a notebook and
     assert.equal(await row.locator('[data-role="state"]').textContent(), "stopped");
     await screenshot(page, "browser-oidc-home");
 
-    // Teardown's safety net, made with the page's own session the way the hub's script calls the API.
-    const xsrf = (await page.locator('meta[name="slipway-xsrf"]').getAttribute("content")) ?? "";
-    const res = await page.context().request.post(`/hub/api/users/${NAME}/tokens`, {
-      headers: { "x-xsrf-token": xsrf, origin: hub.url },
-      data: { note: "browser suite teardown" },
-    });
-    assert.equal(res.status(), 201, await res.text());
-    const body: unknown = await res.json();
-    if (typeof body === "object" && body !== null && "token" in body && typeof body.token === "string") {
-      token = body.token;
-      rememberSecret(token);
-    }
-    assert.ok(token, "the token API answered a token");
+    // Teardown's safety net, made with the page's own session.
+    token = await tokenFromPage(page, NAME, hub.url, "browser suite teardown");
   });
 
   it("starts alice's default server from the home page and runs a cell in a new notebook", async () => {
@@ -178,19 +157,9 @@ describe("in a browser: signing in through an OpenID provider, to a notebook and
     await page.waitForURL(`**/user/${NAME}/tree**`, { timeout: SERVER_TIMEOUT_MS });
     await page.locator("#notebook_list").waitFor();
 
-    await page.locator("#new-dropdown-button").click();
-    const popup = page.waitForEvent("popup");
-    await page.locator("#kernel-python3 a").click();
-    const notebook = await popup;
-    await notebook.waitForURL(/\/user\/alice\/notebooks\/Untitled[0-9]*\.ipynb/);
+    const { notebook } = await runCellInNewNotebook(page, SERVER_TIMEOUT_MS);
     notebookPath = new URL(notebook.url()).pathname;
-    // Idle is what the kernel says over its websocket: the socket is through the proxy and open.
-    await notebook.locator("#kernel_indicator_icon.kernel_idle_icon").waitFor({ timeout: SERVER_TIMEOUT_MS });
-    await notebook.locator(".cell.code_cell .CodeMirror").first().click();
-    await notebook.keyboard.type("print(6*7)");
-    await notebook.keyboard.press("Shift+Enter");
-    const output = notebook.locator(".cell.code_cell").first().locator(".output_subarea pre");
-    await output.getByText("42", { exact: true }).waitFor();
+    assert.match(notebookPath, /^\/user\/alice\/notebooks\/Untitled[0-9]*\.ipynb$/);
     await notebook.close();
   });
 
