@@ -36,17 +36,22 @@ function viaSocket(
   });
 }
 
-/** A JSON POST through the front-door socket, as a signed-in page would send it. */
-function viaSocketPost(socketPath: string, path: string, headers: OutgoingHttpHeaders): Promise<Answer> {
+/** A POST through the front-door socket, as a signed-in page would send it (JSON unless told). */
+function viaSocketPost(
+  socketPath: string,
+  path: string,
+  headers: OutgoingHttpHeaders,
+  body = "{}",
+  contentType = "application/json",
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const body = "{}";
     const req = httpRequest(
       {
         socketPath,
         path,
         method: "POST",
         agent: false,
-        headers: { ...headers, "content-type": "application/json", "content-length": body.length },
+        headers: { ...headers, "content-type": contentType, "content-length": Buffer.byteLength(body) },
       },
       (res) => {
         let text = "";
@@ -280,33 +285,15 @@ describe("signing in through an authenticating front door (trusted header)", () 
       "x-remote-user": "carol",
     });
     const xsrf = /name="_xsrf" value="([^"]+)"/.exec(page.body)?.[1] ?? "";
-    const out = await new Promise<Answer>((resolve, reject) => {
-      const body = `_xsrf=${encodeURIComponent(xsrf)}`;
-      const req = httpRequest(
-        {
-          socketPath: socket,
-          agent: false,
-          path: "/hub/logout",
-          method: "POST",
-          headers: {
-            host: new URL(hub.url).host,
-            origin: hub.url,
-            cookie,
-            "x-remote-user": "carol",
-            "content-type": "application/x-www-form-urlencoded",
-            "content-length": Buffer.byteLength(body),
-          },
-        },
-        (res) => {
-          let text = "";
-          res.setEncoding("utf8");
-          res.on("data", (chunk: string) => (text += chunk));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-        },
-      );
-      req.on("error", reject);
-      req.end(body);
-    });
+    const headers = { host: new URL(hub.url).host, origin: hub.url, cookie, "x-remote-user": "carol" };
+    const form = `_xsrf=${encodeURIComponent(xsrf)}`;
+    const out = await viaSocketPost(
+      socket,
+      "/hub/logout",
+      headers,
+      form,
+      "application/x-www-form-urlencoded",
+    );
     // A page that goes on by itself: the pages' form-action 'self' would stop a redirect chain
     // that leaves the hub through the front door's logout.
     assert.equal(out.status, 200);
