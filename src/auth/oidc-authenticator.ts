@@ -39,6 +39,8 @@ export interface OidcSettings {
   readonly loginTimeoutMs: number;
   readonly endSession: boolean;
   readonly logoutTokenType: string;
+  /** The one JWS algorithm ID tokens are signed with. */
+  readonly signingAlgorithm: string;
   /** Where the provider sends the browser back: `<public origin>/hub/oauth_callback`. */
   redirectUri(): string;
   /** Where the provider's logout sends the browser: `<public origin>/hub/logged-out`. */
@@ -244,7 +246,7 @@ export class OidcAuthenticator implements Authenticator {
 
   #clientMetadata(): Partial<client.ClientMetadata> {
     return {
-      id_token_signed_response_alg: "RS256",
+      id_token_signed_response_alg: this.#settings.signingAlgorithm,
       [client.clockTolerance]: this.#settings.clockToleranceSeconds,
     };
   }

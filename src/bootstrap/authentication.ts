@@ -123,6 +123,7 @@ function oidcSettings(config: Config, clientSecret: string, origin: () => string
     loginTimeoutMs: oidc.loginTimeout * 1000,
     endSession: oidc.endSession,
     logoutTokenType: oidc.logoutTokenType,
+    signingAlgorithm: oidc.signingAlgorithm,
     redirectUri: () => `${origin()}/hub/oauth_callback`,
     postLogoutRedirectUri: () => `${origin()}/hub/logged-out`,
   };

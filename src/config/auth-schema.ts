@@ -131,6 +131,12 @@ export const oidcSchema = z.strictObject({
     .boolean()
     .default(true)
     .describe("Sign-out goes on to the provider's end_session_endpoint (with id_token_hint)."),
+  signingAlgorithm: z
+    .enum(["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"])
+    .default("RS256")
+    .describe(
+      "The one algorithm the provider signs ID tokens with (Keycloak: the realm's default, or the client's ID token signature algorithm); any other is refused, as is none.",
+    ),
   logoutTokenType: z
     .string()
     .max(64)

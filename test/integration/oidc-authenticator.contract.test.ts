@@ -67,6 +67,7 @@ authenticatorContract("OpenID Connect", {
         loginTimeoutMs: 600_000,
         endSession: true,
         logoutTokenType: "logout+jwt",
+        signingAlgorithm: "RS256",
         redirectUri: () => REDIRECT,
         postLogoutRedirectUri: () => "http://127.0.0.1:9/hub/logged-out",
       },
