@@ -93,7 +93,11 @@ authenticatorContract("Built-in accounts", { open: () => openLocal() });
 describe("LocalAuthenticator", () => {
   it("keeps passwords and has a second factor of its own", () =>
     withLocal("optional", async ({ authenticator }) => {
-      assert.deepEqual(authenticator.capabilities, { keepsPasswords: true, ownSecondFactor: true });
+      assert.deepEqual(authenticator.capabilities, {
+        keepsPasswords: true,
+        ownSecondFactor: true,
+        visitsProvider: false,
+      });
       assert.equal(authenticator.kind, "local");
     }));
 

@@ -39,7 +39,11 @@ export interface LocalAccounts {
  */
 export class LocalAuthenticator implements Authenticator {
   readonly kind = "local";
-  readonly capabilities: AuthenticatorCapabilities = { keepsPasswords: true, ownSecondFactor: true };
+  readonly capabilities: AuthenticatorCapabilities = {
+    keepsPasswords: true,
+    ownSecondFactor: true,
+    visitsProvider: false,
+  };
   readonly #accounts: LocalAccounts;
 
   constructor(accounts: LocalAccounts) {

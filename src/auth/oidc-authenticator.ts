@@ -68,7 +68,11 @@ interface PendingState {
  */
 export class OidcAuthenticator implements Authenticator {
   readonly kind = "oidc";
-  readonly capabilities: AuthenticatorCapabilities = { keepsPasswords: false, ownSecondFactor: false };
+  readonly capabilities: AuthenticatorCapabilities = {
+    keepsPasswords: false,
+    ownSecondFactor: false,
+    visitsProvider: true,
+  };
   readonly #settings: OidcSettings;
   readonly #pending: PendingSignIns;
   readonly #usedIds: UsedTokenIds;

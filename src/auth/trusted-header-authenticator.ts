@@ -33,7 +33,11 @@ const HEADER_NAME_VALUE = /^[\x21-\x2b\x2d-\x7e]{1,256}$/;
  */
 export class TrustedHeaderAuthenticator implements Authenticator {
   readonly kind = "header";
-  readonly capabilities: AuthenticatorCapabilities = { keepsPasswords: false, ownSecondFactor: false };
+  readonly capabilities: AuthenticatorCapabilities = {
+    keepsPasswords: false,
+    ownSecondFactor: false,
+    visitsProvider: false,
+  };
   readonly #settings: TrustedHeaderSettings;
 
   constructor(settings: TrustedHeaderSettings) {

@@ -56,6 +56,8 @@ export interface AuthenticatorCapabilities {
   readonly keepsPasswords: boolean;
   /** The method has a second factor of the hub's own (TOTP), rather than one the IdP asks for. */
   readonly ownSecondFactor: boolean;
+  /** Sign-in is a trip to a provider and back: the hub serves `/hub/oauth_login` and its callback. */
+  readonly visitsProvider: boolean;
 }
 
 /** What an authenticator vouches for. */

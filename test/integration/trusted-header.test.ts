@@ -133,6 +133,9 @@ describe("signing in through an authenticating front door (trusted header)", () 
     assert.equal(link.status, 400);
     assert.equal((JSON.parse(link.body) as { code: string }).code, "setup_links_unused");
     assert.equal((await fetch(`${hub.url}/hub/first-admin/anything`)).status, 404);
+    for (const path of ["/hub/oauth_login", "/hub/oauth_callback?code=x&state=y"]) {
+      assert.equal((await fetch(`${hub.url}${path}`, { redirect: "manual" })).status, 404, path);
+    }
   });
 
   it("signs in the user the front door names, with the groups and zone it passes", async () => {

@@ -27,7 +27,7 @@ function headerMethod(
   return {
     seen,
     kind: "test",
-    capabilities: { keepsPasswords: false, ownSecondFactor: false },
+    capabilities: { keepsPasswords: false, ownSecondFactor: false, visitsProvider: false },
     begin: async () => start,
     complete: async (request) => {
       const name = request.header("x-remote-user");

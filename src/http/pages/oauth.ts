@@ -25,6 +25,14 @@ const logoutTokenBody = z.strictObject({ logout_token: z.string().min(1).max(16_
  * is where the provider's logout returns; `/hub/oidc/backchannel-logout` takes the provider's
  * logout tokens. A refused sign-in gets a page that says why, an audit event, and no session.
  */
+/** `/hub/logged-out`: where a sign-out that went on to a provider or front door comes back to. */
+export function registerSignedOutPage(app: FastifyInstance): void {
+  app.get("/hub/logged-out", async (request, reply) => {
+    const query = z.object({ provider: z.string().optional() }).loose().safeParse(request.query);
+    return signedOutPage(reply, query.success && query.data.provider === "unreachable");
+  });
+}
+
 export function registerOAuthPages(app: FastifyInstance, ctx: SignInContext): void {
   // A person begins a few; a course behind one NAT some dozens in ten minutes.
   const begins = new BeginLimiter({ limit: 60, windowMs: 10 * 60_000 });
@@ -65,17 +73,12 @@ export function registerOAuthPages(app: FastifyInstance, ctx: SignInContext): vo
     }
   });
 
-  app.get("/hub/logged-out", async (request, reply) => {
-    const query = z.object({ provider: z.string().optional() }).loose().safeParse(request.query);
-    return signedOutPage(reply, query.success && query.data.provider === "unreachable");
-  });
-
   app.post("/hub/oidc/backchannel-logout", async (request, reply) => {
     reply.header("cache-control", "no-store");
     const address = signInRequest(ctx, request, { params: {} }).address;
     const verify = ctx.authenticator.verifyLogoutToken?.bind(ctx.authenticator);
+    if (!verify) throw new SlipwayError("not_found");
     try {
-      if (!verify) return await reply.code(404).send({ error: "not_found" });
       const body = parseBody(logoutTokenBody, request.body);
       await ctx.signIn.providerLogout(await verify(body.logout_token), address);
       return await reply.code(200).send();

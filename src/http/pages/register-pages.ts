@@ -9,7 +9,7 @@ import { registerFirstAdminPage } from "./first-admin.js";
 import { registerHomePage } from "./home.js";
 import { registerLoginPage } from "./login.js";
 import { registerLogoutPage } from "./logout.js";
-import { registerOAuthPages } from "./oauth.js";
+import { registerOAuthPages, registerSignedOutPage } from "./oauth.js";
 import { registerServerLogPage } from "./server-log.js";
 import { registerSetupLinkPage } from "./setup-link.js";
 import { registerSpawnPendingPage } from "./spawn-pending.js";
@@ -22,7 +22,7 @@ import { registerTotpPage } from "./totp.js";
  * factor are there only when the authenticator has them.
  */
 export function registerPages(app: FastifyInstance, ctx: HttpContext, randomToken: () => string): void {
-  const { keepsPasswords, ownSecondFactor } = ctx.authenticator.capabilities;
+  const { keepsPasswords, ownSecondFactor, visitsProvider } = ctx.authenticator.capabilities;
   registerLoginPage(app, ctx, randomToken);
   if (ownSecondFactor) {
     registerTotpPage(app, ctx);
@@ -34,7 +34,8 @@ export function registerPages(app: FastifyInstance, ctx: HttpContext, randomToke
     registerFirstAdminPage(app, ctx, randomToken);
   }
   registerLogoutPage(app, ctx);
-  registerOAuthPages(app, ctx);
+  registerSignedOutPage(app);
+  if (visitsProvider) registerOAuthPages(app, ctx);
 
   registerHomePage(app, ctx);
   registerSpawnPage(app, ctx);
