@@ -167,6 +167,7 @@ export class OidcAuthenticator implements Authenticator {
         clockTolerance: this.#settings.clockToleranceSeconds,
         maxTokenAge: LOGOUT_TOKEN_MAX_AGE_S + this.#settings.clockToleranceSeconds,
         requiredClaims: ["iat", "jti"],
+        algorithms: [this.#settings.signingAlgorithm],
         ...(this.#settings.logoutTokenType !== "" && { typ: this.#settings.logoutTokenType }),
       }));
     } catch (error) {
