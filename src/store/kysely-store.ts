@@ -1,4 +1,4 @@
-import { Migrator, type Kysely } from "kysely";
+import { Migrator, sql, type Kysely } from "kysely";
 import type { Clock } from "../ports/clock.js";
 import type { Store } from "../ports/store.js";
 import type { Database } from "./database.js";
@@ -62,9 +62,27 @@ export class KyselyStore implements Store {
     });
     const { error, results } = await migrator.migrateToLatest();
     if (error !== undefined) {
+      const newer = await this.#unknownMigrations().catch(() => []);
+      if (newer.length > 0) {
+        throw new Error(
+          `The database was migrated by a newer Slipway: it has ${newer.join(", ")}, which this version does not know. ` +
+            "Run the version the database was upgraded to (every replica the same), or restore the database from before that upgrade.",
+          { cause: error },
+        );
+      }
       const failed = results?.find((r) => r.status === "Error")?.migrationName;
       throw new Error(`Database migration ${failed ?? "set-up"} failed`, { cause: error });
     }
+  }
+
+  /** Migrations the database records that this version's code does not have (a newer one ran). */
+  async #unknownMigrations(): Promise<string[]> {
+    const table = sql.table(
+      this.#schema === undefined ? "kysely_migration" : `${this.#schema}.kysely_migration`,
+    );
+    const { rows } = await sql<{ name: string }>`select name from ${table}`.execute(this.#db);
+    const known = await migrationProvider(this.#traits.schemaTypes).getMigrations();
+    return rows.map((r) => r.name).filter((name) => !(name in known));
   }
 
   /** Closes the database; safe to call more than once. */

@@ -88,6 +88,16 @@ function postgresSuite(url: string): void {
         );
       }));
 
+    it("refuses, on a replica of an older version, a database a newer version migrated, and says so", () =>
+      withReplicas(async (newer, older, schema) => {
+        await newer.migrate();
+        await admin.query(`INSERT INTO ${schema}.kysely_migration (name, timestamp) VALUES ($1, $2)`, [
+          "9999-from-the-future",
+          "x",
+        ]);
+        await assert.rejects(older.migrate(), /migrated by a newer Slipway: it has 9999-from-the-future/);
+      }));
+
     it("keeps its tables in its own schema, with native time, flag and JSON types", () =>
       withReplicas(async (a, _b, schema) => {
         await a.migrate();

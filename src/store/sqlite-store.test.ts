@@ -58,6 +58,25 @@ describe("SQLite store on a file", () => {
       }
     }));
 
+  it("refuses a database a newer version migrated, and says so", () =>
+    withTempDir(async (dir) => {
+      const file = join(dir, "slipway.sqlite");
+      const first = await openStore(`sqlite:${file}`);
+      await first.migrate();
+      await first.close();
+      const raw = new SqliteDatabase(file);
+      raw
+        .prepare("INSERT INTO kysely_migration (name, timestamp) VALUES (?, ?)")
+        .run("9999-from-the-future", "x");
+      raw.close();
+      const older = await openStore(`sqlite:${file}`);
+      try {
+        await assert.rejects(older.migrate(), /migrated by a newer Slipway: it has 9999-from-the-future/);
+      } finally {
+        await older.close();
+      }
+    }));
+
   it("refuses URLs that name no SQLite file or another kind of database", async () => {
     await assert.rejects(openStore("sqlite:"), /names no file/);
     await assert.rejects(openStore("mysql://root:secret@db/slipway"), (error: unknown) => {
