@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
-import { loadConfig } from "./load-config.js";
+import { loadConfig, validateConfig } from "./load-config.js";
+import { parseYaml } from "./parse-yaml.js";
 
 const examplesDir = fileURLToPath(new URL("../../examples/", import.meta.url));
 const examples = readdirSync(examplesDir).filter((f) => f.endsWith(".yaml"));
@@ -43,5 +44,16 @@ describe("the example configurations", () => {
     assert.deepEqual(auth.zones.external.identityProviders, ["cilogon", "edugain"]);
     assert.ok(auth.logoutClearCookies.some((c) => c.name === "ROUTEID"));
     assert.equal(new URL(hub.publicUrl ?? "").protocol, "https:");
+  });
+
+  it("accepts the complete file with every default shown in docs/configuration.md", () => {
+    const doc = readFileSync(fileURLToPath(new URL("../../docs/configuration.md", import.meta.url)), "utf8");
+    const section = doc.slice(doc.indexOf("## A complete file with every default"));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    assert.ok(yaml, "the section has a YAML block");
+    const parsed = parseYaml(yaml);
+    assert.ok(parsed.ok, parsed.ok ? "" : parsed.errors.join("; "));
+    const result = validateConfig(parsed.value);
+    assert.deepEqual(result.ok ? [] : result.errors, []);
   });
 });
