@@ -38,11 +38,11 @@ export async function buildWebApp(
     async listen() {
       await app.listen({ port, host });
       if (frontDoorSocket !== undefined) {
-        const server = await listenOnFrontDoorSocket(frontDoorSocket, (socket) => {
-          // Through node:http only: the proxy then sees the socket, so it knows the front door.
-          if (frontDoor) frontDoor.acceptWithoutFastPath(socket);
-          else socket.destroy();
-        });
+        // Served like the TCP listener's, fast path included: both paths see the connection, and
+        // with it the peer "unix".
+        const server = await listenOnFrontDoorSocket(frontDoorSocket, (socket) =>
+          app.server.emit("connection", socket),
+        );
         disposables.add(() => new Promise<void>((done) => server.close(() => done())));
       }
       const address = app.server.address();

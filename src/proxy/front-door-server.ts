@@ -61,11 +61,6 @@ export class FrontDoorServer extends Server {
     for (const connection of [...this.fastConnections]) connection.socket.destroy();
   }
 
-  /** A connection for `node:http` alone, from its first request (see `FrontDoor.acceptWithoutFastPath`). */
-  acceptWithoutFastPath(socket: Socket): void {
-    this.httpConnection(socket);
-  }
-
   private accept(socket: Socket): void {
     const door = this.fastDoor;
     if (door === undefined) this.httpConnection(socket);

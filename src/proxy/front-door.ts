@@ -27,11 +27,6 @@ export interface FrontDoor {
   listen(port: number, host: string): Promise<AddressInfo>;
   /** Destroys every open connection and websocket, leaving the listener up (for a server closed elsewhere). */
   closeAll(): void;
-  /**
-   * Serves a connection accepted elsewhere (the hub's front-door Unix socket) through `node:http`
-   * only, never the fast path, so every request on it is seen with its socket.
-   */
-  acceptWithoutFastPath(socket: Socket): void;
   /** Stops accepting, destroys every open connection and websocket, and resolves once closed. */
   close(): Promise<void>;
 }
@@ -97,10 +92,6 @@ export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
   return {
     server,
     closeAll,
-    acceptWithoutFastPath: (socket) => {
-      if (server instanceof FrontDoorServer) server.acceptWithoutFastPath(socket);
-      else server.emit("connection", socket);
-    },
     listen(port, host) {
       return new Promise((resolve, reject) => {
         const onError = (error: Error): void => reject(error);

@@ -4,7 +4,9 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { startServer } from "../support/start-server.js";
 import { removeDir, startTestHub, type TestHub } from "../support/test-hub.js";
+import { tokenFetch } from "../support/token-fetch.js";
 
 // The authenticating front door: the hub takes the user's name from a header only on its
 // front-door socket (the peer "unix"), once, clean; never from a request that reached its TCP port.
@@ -222,6 +224,36 @@ describe("signing in through an authenticating front door (trusted header)", () 
     assert.notEqual(own.status, 401, own.body);
     assert.equal(other.status, 401, other.body);
   });
+
+  it(
+    "holds a running server's traffic to the same rule, on the proxy's fast path too",
+    { timeout: 60_000 },
+    async () => {
+      const cookie = sessionCookieOf(await login({ host: "hub.example", "x-remote-user": "fay" })) ?? "";
+      const as = (name: string) => ({ host: new URL(hub.url).host, cookie, "x-remote-user": name });
+      const home = await viaSocket(socket, "/hub/home", as("fay"));
+      const xsrf = /name="slipway-xsrf" content="([^"]+)"/.exec(home.body)?.[1] ?? "";
+      const made = await viaSocketPost(socket, "/hub/api/users/fay/tokens", {
+        ...as("fay"),
+        origin: hub.url,
+        "x-xsrf-token": xsrf,
+      });
+      assert.equal(made.status, 201, made.body);
+      const token = (JSON.parse(made.body) as { token: string }).token;
+      await startServer(hub.url, token, "fay");
+      try {
+        // Plain GETs of a routed server: the front door's fast path answers them.
+        assert.equal((await viaSocket(socket, "/user/fay/api/status", as("fay"))).status, 200);
+        assert.equal((await viaSocket(socket, "/user/fay/api/status", as("gus"))).status, 401);
+        const forged = await fetch(`${hub.url}/user/fay/api/status`, {
+          headers: { cookie, "x-remote-user": "fay" },
+        });
+        assert.equal(forged.status, 401);
+      } finally {
+        await tokenFetch(hub.url, token, "DELETE", "/hub/api/users/fay/server").catch(() => undefined);
+      }
+    },
+  );
 
   it("never signs in a request that reached the hub's own port, whatever header it carries", async () => {
     const res = await fetch(`${hub.url}/hub/login`, {

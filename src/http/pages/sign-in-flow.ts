@@ -5,6 +5,7 @@ import type { SessionStage, User } from "../../domain/types.js";
 import type { SignInOutcome, SignInRequest, SignInStep } from "../../ports/authenticator.js";
 import type { SignInResult } from "../../services/session-service.js";
 import { clientAddress, peerOf, sessionIdOf, type HttpContext } from "../context.js";
+import { headerValuesIn } from "../header-values.js";
 import { safeNext } from "../safe-next.js";
 
 // The moves every sign-in page shares: reading what the browser sent into a request for the
@@ -71,28 +72,6 @@ export function setSessionCookie(
   reply.setCookie(ctx.cookies.session, value, cookieOptions(ctx));
 }
 
-/** A header sent exactly once (a repeated one, joined by Node, could be half the client's). */
-function singleHeader(request: FastifyRequest, name: string): string | undefined {
-  const raw = request.raw.rawHeaders;
-  let found: string | undefined;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    if (raw[i]?.toLowerCase() !== name) continue;
-    if (found !== undefined) return undefined;
-    found = raw[i + 1];
-  }
-  return found;
-}
-
-/** Every value of a header, in the order sent. */
-function headerValues(request: FastifyRequest, name: string): string[] {
-  const raw = request.raw.rawHeaders;
-  const values: string[] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    if (raw[i]?.toLowerCase() === name) values.push(raw[i + 1] ?? "");
-  }
-  return values;
-}
-
 /** What the authenticator gets of a request: the fields the page has checked, and who sent them. */
 export function signInRequest(
   ctx: Pick<HttpContext, "trustForwarded">,
@@ -101,8 +80,12 @@ export function signInRequest(
 ): SignInRequest {
   return {
     ...fields,
-    header: (name) => singleHeader(request, name.toLowerCase()),
-    headerValues: (name) => headerValues(request, name.toLowerCase()),
+    header: (name) => {
+      // A repeated header, joined by Node, could be half the client's: only one counts.
+      const values = headerValuesIn(request.raw.rawHeaders, name.toLowerCase());
+      return values.length === 1 ? values[0] : undefined;
+    },
+    headerValues: (name) => headerValuesIn(request.raw.rawHeaders, name.toLowerCase()),
     peer: peerOf(request),
     address: clientAddress(ctx, request),
   };
